@@ -1,0 +1,56 @@
+"""The one place where paths and environment are read.
+
+Every command, asset and test asks this module; nothing else reads ``os.environ``
+for project settings (dlt keeps reading its own config/secrets).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+
+DEMO_PII_SALT = "voc-demo-salt-change-me"
+DEMO_SURVEY_API_KEY = "demo-survey-key"
+TIMEZONE = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse: Path
+    landing: Path
+    truth: Path
+    pii_salt: str
+    pii_salt_is_demo: bool
+    dbt_target: str
+    survey_api_url: str | None
+    survey_api_key: str
+    partitions_start: str
+
+    @property
+    def dlt_dir(self) -> Path:
+        """Where dlt keeps pipeline state, beside the warehouse file."""
+        return self.warehouse.parent / ".dlt_pipelines"
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment, with the embedded-demo defaults."""
+    warehouse = Path(os.environ.get("VOC_WAREHOUSE", PROJECT_ROOT / "warehouse" / "voc.duckdb")).resolve()
+    landing = Path(os.environ.get("VOC_LANDING", PROJECT_ROOT / "demo_world" / "landing")).resolve()
+    truth = Path(os.environ.get("VOC_TRUTH", landing.parent / "truth")).resolve()
+    salt = os.environ.get("VOC_PII_SALT")
+    return Settings(
+        warehouse=warehouse,
+        landing=landing,
+        truth=truth,
+        pii_salt=salt or DEMO_PII_SALT,
+        pii_salt_is_demo=not salt,
+        dbt_target=os.environ.get("VOC_DBT_TARGET", "duckdb"),
+        survey_api_url=os.environ.get("VOC_SURVEY_API_URL"),
+        survey_api_key=os.environ.get("VOC_SURVEY_API_KEY", DEMO_SURVEY_API_KEY),
+        partitions_start=os.environ.get("VOC_PARTITIONS_START", "2026-01-01"),
+    )
