@@ -52,5 +52,11 @@ def load_settings() -> Settings:
         dbt_target=os.environ.get("VOC_DBT_TARGET", "duckdb"),
         survey_api_url=os.environ.get("VOC_SURVEY_API_URL"),
         survey_api_key=os.environ.get("VOC_SURVEY_API_KEY", DEMO_SURVEY_API_KEY),
-        partitions_start=os.environ.get("VOC_PARTITIONS_START", "2026-01-01"),
+        partitions_start=os.environ.get("VOC_PARTITIONS_START", "2025-10-01"),
     )
+
+
+def export_for_subprocesses(settings: Settings) -> None:
+    """dbt runs as a subprocess and reads the warehouse path from its profile's env_var()."""
+    os.environ["VOC_WAREHOUSE"] = str(settings.warehouse)
+    os.environ["VOC_DBT_TARGET"] = settings.dbt_target

@@ -1,0 +1,133 @@
+"""`voc`: generate the demo world, refresh the warehouse, run the whole demo.
+
+Every command reads paths from dagster_project.settings (VOC_WAREHOUSE, VOC_LANDING, VOC_TRUTH, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+from dagster_project.settings import load_settings
+
+DEMO_CUSTOMERS = 5_000
+DEMO_DAYS = 60
+DEMO_SEED = 42
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day in YYYY-MM-DD form") from None
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from ingestion.demo.generator import generate_world
+
+    out = Path(args.out).resolve() if args.out else load_settings().landing
+    summary = generate_world(
+        out, customers=args.customers, days=args.days, seed=args.seed, plants=not args.no_plants, end_date=args.end_date
+    )
+    print(f"Landing zone: {out}\nPlanted truth: {out.parent / 'truth'}")
+    for name, rows in sorted(summary.get("row_counts", summary).items()):
+        print(f"  {name:<48} {rows:>10,}" if isinstance(rows, int) else f"  {name}: {rows}")
+    return 0
+
+
+def refresh_window(start: date | None, end: date | None) -> tuple[str, str]:
+    """The partition range to refresh: the given days, or every export day in the landing zone."""
+    from dagster_project.lib.landing import landing_days
+
+    if start is None:
+        days = landing_days(load_settings().landing)
+        if not days:
+            raise SystemExit(
+                f"No dated landing files under {load_settings().landing}: run `voc generate` or set VOC_LANDING."
+            )
+        start, end = _parse_day(days[0]), _parse_day(days[-1])
+    return start.isoformat(), (end or start).isoformat()
+
+
+def run_refresh(first_day: str, last_day: str) -> bool:
+    """Runs the daily_refresh job in-process over [first_day, last_day] as one run; prints a summary."""
+    from dagster import DagsterInstance
+
+    from dagster_project.definitions import build_definitions
+    from dagster_project.lib.summary import print_refresh_summary
+
+    settings = load_settings()
+    if settings.pii_salt_is_demo:
+        print("Note: VOC_PII_SALT is not set; phones are hashed with the public demo salt. Set it in production.")
+    started = time.monotonic()
+    print(f"Refreshing {first_day} … {last_day} into {settings.warehouse}")
+    job = build_definitions().get_job_def("daily_refresh")
+    with DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            tags={"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day},
+            raise_on_error=False,
+        )
+    print_refresh_summary(settings.warehouse, result, time.monotonic() - started)
+    return result.success
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    if args.date and (args.start or args.end):
+        raise SystemExit("Give either --date or --start/--end, not both.")
+    start = args.date or args.start
+    end = args.date or args.end
+    if end and not start:
+        raise SystemExit("--end needs --start.")
+    first_day, last_day = refresh_window(start, end)
+    return 0 if run_refresh(first_day, last_day) else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if not (settings.landing / "survey" / "responses.jsonl").exists():
+        print(f"No demo world at {settings.landing}: generating {DEMO_CUSTOMERS:,} customers × {DEMO_DAYS} days …")
+        from ingestion.demo.generator import generate_world
+
+        generate_world(settings.landing, customers=DEMO_CUSTOMERS, days=DEMO_DAYS, seed=DEMO_SEED)
+    first_day, last_day = refresh_window(None, None)
+    ok = run_refresh(first_day, last_day)
+    print(f"\nWarehouse: {settings.warehouse}  (open it with: duckdb {settings.warehouse} -readonly)")
+    print("Lineage and runs: dagster dev -w workspace.yaml")
+    return 0 if ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voc", description="Voice-of-the-Customer warehouse")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    generate = commands.add_parser("generate", help="write a demo landing zone and its planted truth")
+    generate.add_argument("--customers", type=int, default=DEMO_CUSTOMERS)
+    generate.add_argument("--days", type=int, default=DEMO_DAYS)
+    generate.add_argument("--seed", type=int, default=DEMO_SEED)
+    generate.add_argument("--out", help="landing dir (default: VOC_LANDING); truth goes to OUT/../truth")
+    generate.add_argument("--end-date", type=_parse_day, default=date(2026, 3, 31), help="last day of the world")
+    generate.add_argument("--no-plants", action="store_true", help="same world without planted causes, spikes or breakpoints")
+    generate.set_defaults(handler=cmd_generate)
+
+    refresh = commands.add_parser("refresh", help="run the daily refresh in-process for some days")
+    refresh.add_argument("--date", type=_parse_day)
+    refresh.add_argument("--start", type=_parse_day)
+    refresh.add_argument("--end", type=_parse_day, help="last day, inclusive")
+    refresh.set_defaults(handler=cmd_refresh)
+
+    demo = commands.add_parser("demo", help="generate the demo world if absent, refresh every day, print a summary")
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

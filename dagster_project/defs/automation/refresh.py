@@ -1,0 +1,56 @@
+"""The daily refresh job, its 06:00 Asia/Shanghai schedule, and the new-landing-file sensor."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+import dagster as dg
+
+from dagster_project.lib.landing import dated_files, fingerprint
+from dagster_project.lib.partitions import daily_partitions
+from dagster_project.settings import load_settings
+
+daily_refresh = dg.define_asset_job(
+    name="daily_refresh",
+    selection=dg.AssetSelection.all(),
+    partitions_def=daily_partitions,
+    # One process runs every step in order: DuckDB accepts a single writer at a time.
+    executor_def=dg.in_process_executor,
+    description="Ingest every channel, build staging → intermediate → marts, and run all checks for the chosen days.",
+)
+
+daily_refresh_schedule = dg.build_schedule_from_partitioned_job(
+    daily_refresh,
+    hour_of_day=6,
+    minute_of_hour=0,
+    name="daily_refresh_at_0600_shanghai",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+
+@dg.sensor(job=daily_refresh, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+def new_landing_files(context: dg.SensorEvaluationContext):
+    """Requests a refresh of each export day whose landing files are new or changed since the last tick.
+
+    The cursor holds the fingerprint of every file already requested, and the run key is the
+    day plus the fingerprints of its files, so the same files never trigger two runs.
+    """
+    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    known_days = set(daily_partitions.get_partition_keys())
+    changed_by_day: dict[str, list[str]] = defaultdict(list)
+    current: dict[str, str] = {}
+    for path, day in dated_files(load_settings().landing).items():
+        current[path.name] = fingerprint(path)
+        if seen.get(path.name) != current[path.name]:
+            changed_by_day[day].append(current[path.name])
+    for day, fingerprints in sorted(changed_by_day.items()):
+        if day not in known_days:
+            context.log.info(f"Landing files for {day} wait until the {day} partition exists.")
+            for name, value in list(current.items()):
+                if value in fingerprints:
+                    current.pop(name)
+            continue
+        yield dg.RunRequest(run_key=f"{day}:{'-'.join(sorted(fingerprints))}", partition_key=day)
+    context.update_cursor(json.dumps({**seen, **current}, sort_keys=True))
+

@@ -1,0 +1,37 @@
+"""Every dbt model, seed and test as Dagster assets and checks, run per partition window."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+
+from dagster_project.lib.keys import VocDbtTranslator
+from dagster_project.lib.partitions import daily_partitions, dbt_window_vars, single_run
+from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL
+from dagster_project.settings import DBT_PROJECT_DIR, export_for_subprocesses, load_settings
+
+settings = load_settings()
+export_for_subprocesses(settings)
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, target=settings.dbt_target)
+dbt_project.prepare_if_dev()
+if not dbt_project.manifest_path.exists():
+    # A fresh clone has no manifest yet; parsing once (~4 s) makes the definitions loadable.
+    dbt_project.preparer.prepare(dbt_project)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=VocDbtTranslator(),
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    pool=WAREHOUSE_WRITER_POOL,
+)
+def voc_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """`dbt build` of the selected models for the partition window (passed as dbt vars)."""
+    window_vars = dbt_window_vars(context.partition_time_window)
+    yield from dbt.cli(["build", "--vars", json.dumps(window_vars)], context=context).stream()
+

@@ -1,0 +1,146 @@
+"""One factory turns every Great Expectations suite in `expectations/` into a Dagster asset check.
+
+A suite file `<schema>.<table>.json` validates the asset keyed `[<schema>, <table>]`.
+GX 1.x has no DuckDB engine, so each check reads the partition window of the table into
+pandas and validates that batch. GX drops a mistyped expectation with only a log line, so
+loading a suite asserts that every expectation in the file survived.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetKey, asset_check
+
+from dagster_project.lib.partitions import daily_partitions
+from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, warehouse_connection
+from dagster_project.settings import TIMEZONE, load_settings
+
+
+class SuiteError(ValueError):
+    """A suite file that cannot be trusted to check what it claims."""
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    path: Path
+    name: str
+    asset_key: AssetKey
+    relation: str
+    partition_column: str
+    expectations: list[dict[str, Any]]
+
+
+def read_suite_spec(path: Path) -> SuiteSpec:
+    """Read a suite file; its name says which relation it validates, `meta` says how to slice it."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise SuiteError(f"{path}: not valid JSON (line {error.lineno}): {error.msg}") from error
+    schema, _, table = path.stem.partition(".")
+    if not table:
+        raise SuiteError(f"{path}: name the file <schema>.<table>.json after the relation it validates")
+    partition_column = document.get("meta", {}).get("partition_column")
+    if not partition_column:
+        raise SuiteError(f"{path}: meta.partition_column is missing (the timestamp or date that places a row in a day)")
+    expectations = document.get("expectations") or []
+    if not expectations:
+        raise SuiteError(f"{path}: the suite has no expectations")
+    return SuiteSpec(
+        path=path,
+        name=document.get("name") or path.stem,
+        asset_key=AssetKey([schema, table]),
+        relation=f"{schema}.{table}",
+        partition_column=partition_column,
+        expectations=expectations,
+    )
+
+
+def build_gx_suite(spec: SuiteSpec):
+    """The GX suite for a spec, refusing to continue if GX silently dropped an expectation."""
+    from great_expectations.core.expectation_suite import ExpectationSuite
+
+    suite = ExpectationSuite(name=spec.name, expectations=spec.expectations)
+    if len(suite.expectations) != len(spec.expectations):
+        kept = {e.type for e in suite.expectations}
+        dropped = [e.get("type") for e in spec.expectations if e.get("type") not in kept]
+        raise SuiteError(
+            f"{spec.path}: GX loaded {len(suite.expectations)} of {len(spec.expectations)} expectations; "
+            f"check the spelling and kwargs of {dropped}"
+        )
+    return suite
+
+
+def validate_frame(spec: SuiteSpec, frame: pd.DataFrame):
+    """Validate one pandas batch with an ephemeral GX context; returns the GX validation result."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    suite = context.suites.add(build_gx_suite(spec))
+    batch = (
+        context.data_sources.add_pandas(f"{spec.name}_source")
+        .add_dataframe_asset(spec.name)
+        .add_batch_definition_whole_dataframe("partition_window")
+    )
+    validation = context.validation_definitions.add(gx.ValidationDefinition(name=spec.name, data=batch, suite=suite))
+    return validation.run(batch_parameters={"dataframe": frame})
+
+
+def read_partition_frame(spec: SuiteSpec, warehouse: Path, start: str, end: str) -> pd.DataFrame:
+    """The rows of the relation whose partition column falls in [start, end) (Shanghai days)."""
+    column = spec.partition_column
+    with warehouse_connection(warehouse, read_only=True) as connection:
+        column_type = connection.execute(
+            "select data_type from information_schema.columns where table_schema = ? and table_name = ? and column_name = ?",
+            [spec.relation.split(".")[0], spec.relation.split(".")[1], column],
+        ).fetchone()
+        if column_type is None:
+            raise SuiteError(f"{spec.path}: {spec.relation} has no column {column!r}")
+        day = column if column_type[0] == "DATE" else f"cast(timezone('{TIMEZONE}', {column}) as date)"
+        return connection.execute(
+            f"select * from {spec.relation} where {day} >= cast(? as date) and {day} < cast(? as date)",
+            [start, end],
+        ).df()
+
+
+def build_gx_asset_check(spec: SuiteSpec):
+    @asset_check(
+        asset=spec.asset_key,
+        name=f"gx_{spec.name.replace('.', '_')}",
+        description=f"Great Expectations suite {spec.path.name} on each partition window.",
+        partitions_def=daily_partitions,
+        pool=WAREHOUSE_WRITER_POOL,
+        blocking=False,
+    )
+    def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
+        window = context.partition_time_window
+        frame = read_partition_frame(
+            spec, load_settings().warehouse, window.start.strftime("%Y-%m-%d"), window.end.strftime("%Y-%m-%d")
+        )
+        result = validate_frame(spec, frame)
+        failures = {
+            f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column', '')})": r.result.get("unexpected_count")
+            for r in result.results
+            if not r.success
+        }
+        return AssetCheckResult(
+            passed=bool(result.success),
+            severity=AssetCheckSeverity.ERROR,
+            metadata={
+                "rows_validated": len(frame),
+                "expectations": len(result.results),
+                "failed_expectations": json.dumps(failures, ensure_ascii=False),
+            },
+        )
+
+    return _check
+
+
+def build_gx_asset_checks(suite_dir: Path) -> list:
+    return [build_gx_asset_check(read_suite_spec(path)) for path in sorted(suite_dir.glob("*.json"))]

@@ -1,0 +1,76 @@
+"""Builds the Dagster assets of one dlt source family.
+
+`@dlt_assets` makes one asset per dlt resource; a family's load also writes the side tables
+`quarantine` and `load_stats`, so the same multi-asset declares them too. All of them are
+outputs of one real dlt run per partition window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
+from typing import Any
+
+import dagster as dg
+from dagster_dlt import DagsterDltResource
+from dagster_dlt.asset_decorator import build_dlt_asset_specs
+from dlt.common.pipeline import SupportsPipeline
+from dlt.extract.source import DltSource
+
+from dagster_project.lib.keys import SIDE_TABLES, RawTableTranslator, raw_asset_key
+from dagster_project.lib.partitions import daily_partitions, is_history_window, single_run
+from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL
+
+# (window_start, window_end, is_history_window, run_id, **inputs) -> the family's dlt source
+SourceFactory = Callable[..., DltSource]
+# Opens what a source needs while it runs (e.g. the survey API endpoint) and yields it as source kwargs.
+InputsOpener = Callable[[dg.AssetExecutionContext], AbstractContextManager[dict[str, Any]]]
+
+
+def build_ingest_assets(
+    family: str,
+    make_source: SourceFactory,
+    pipeline: SupportsPipeline,
+    open_inputs: InputsOpener | None = None,
+    required_resource_keys: set[str] | None = None,
+    template_inputs: dict[str, Any] | None = None,
+) -> dg.AssetsDefinition:
+    """`template_inputs` stand in for the opened inputs when the source is only inspected for its resources."""
+    translator = RawTableTranslator()
+    template_source = make_source(None, None, True, "definition", **(template_inputs or {}))
+    resource_specs = build_dlt_asset_specs(dlt_source=template_source, dlt_pipeline=pipeline, dagster_dlt_translator=translator)
+    side_specs = [
+        dg.AssetSpec(
+            key=raw_asset_key(family, table),
+            group_name="ingest",
+            kinds={"dlt", "duckdb"},
+            description=f"Side table of the {family} load: {'rejected records with reasons' if table == 'quarantine' else 'records seen/loaded/quarantined/deduplicated per file'}.",
+        )
+        for table in SIDE_TABLES
+    ]
+
+    @dg.multi_asset(
+        name=f"ingest_{family}",
+        specs=[*resource_specs, *side_specs],
+        partitions_def=daily_partitions,
+        backfill_policy=single_run,
+        pool=WAREHOUSE_WRITER_POOL,
+        required_resource_keys={"dlt", *(required_resource_keys or set())},
+    )
+    def _ingest(context: dg.AssetExecutionContext):
+        window = context.partition_time_window
+        dlt_resource: DagsterDltResource = context.resources.dlt
+        with (open_inputs or (lambda _: nullcontext({})))(context) as inputs:
+            source = make_source(window.start, window.end, is_history_window(window), context.run_id, **inputs)
+            yield from dlt_resource.run(
+                context=context, dlt_source=source, dlt_pipeline=pipeline, dagster_dlt_translator=translator
+            )
+        row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
+        for table in SIDE_TABLES:
+            yield dg.MaterializeResult(
+                asset_key=raw_asset_key(family, table),
+                metadata={"rows_loaded": dg.MetadataValue.int(row_counts.get(table, 0))},
+            )
+
+    return _ingest

@@ -1,0 +1,32 @@
+"""The one daily partitioning every partitioned asset shares (event day, Asia/Shanghai)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from dagster import BackfillPolicy, DailyPartitionsDefinition, TimeWindow
+
+from dagster_project.settings import TIMEZONE, load_settings
+
+daily_partitions = DailyPartitionsDefinition(
+    start_date=load_settings().partitions_start,
+    timezone=TIMEZONE,
+)
+
+# A range of days runs as one run: one dlt load and one dbt build per refresh, not one per day.
+single_run = BackfillPolicy.single_run()
+
+
+def is_history_window(window: TimeWindow) -> bool:
+    """The first partition also carries everything older than it (master data created years ago)."""
+    first = daily_partitions.start
+    return window.start <= first
+
+
+def dbt_window_vars(window: TimeWindow) -> dict[str, str]:
+    """The partition window as dbt vars (`start_date` inclusive, `end_date` exclusive)."""
+    return {"start_date": _day(window.start), "end_date": _day(window.end)}
+
+
+def _day(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d")

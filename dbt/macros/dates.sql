@@ -1,0 +1,28 @@
+{#- Event dates are Asia/Shanghai calendar days of a UTC timestamp. -#}
+{% macro shanghai_date(ts_expr) -%}
+    {{ return(adapter.dispatch('shanghai_date', 'voc_warehouse')(ts_expr)) }}
+{%- endmacro %}
+
+{% macro default__shanghai_date(ts_expr) -%}
+    cast(from_utc_timestamp({{ ts_expr }}, 'Asia/Shanghai') as date)
+{%- endmacro %}
+
+{% macro duckdb__shanghai_date(ts_expr) -%}
+    cast(timezone('Asia/Shanghai', {{ ts_expr }}) as date)
+{%- endmacro %}
+
+{#-
+  The partition window of this run as a predicate on an event-date column:
+  [start_date - lookback_days, end_date) when Dagster passes a window, always true otherwise.
+-#}
+{% macro in_partition_window(date_expr, lookback=true) -%}
+    {%- set start_date = var('start_date', none) -%}
+    {%- set end_date = var('end_date', none) -%}
+    {%- if start_date is none or end_date is none -%}
+        1 = 1
+    {%- else -%}
+        {%- set days_back = var('lookback_days') if lookback else 0 -%}
+        {{ date_expr }} >= {{ dbt.dateadd('day', -1 * days_back, "cast('" ~ start_date ~ "' as date)") }}
+        and {{ date_expr }} < cast('{{ end_date }}' as date)
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,5 @@
+select
+    carrier_code,
+    name as carrier_name,
+    updated_at
+from {{ source('raw_ops', 'carriers') }}

@@ -1,0 +1,250 @@
+"""Validation of one unit (file, endpoint result or table) into an Arrow table, quarantine and stats.
+
+Every source turns what it read into (line, record dict, raw text) triples plus the rejections its
+reader already made (bad encoding, broken JSON, malformed CSV); ``validated_items`` does the rest
+the same way for all of them, so a reason code means the same thing in every dataset.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterator
+
+import pyarrow as pa
+
+from ingestion.common import OVERSIZED_TEXT_BYTES, hash_pii, parse_date, parse_timestamp, strip_control_chars
+from ingestion.quarantine import LoadStats, Rejection, load_stats_item, quarantine_item
+
+ARROW_TYPES = {
+    "text": pa.string(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
+    "integer": pa.int64(),
+    "double": pa.float64(),
+}
+LINEAGE_COLUMNS = ("_voc_run_id", "_voc_source_file", "_voc_line")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What a raw table must look like: its contract columns, keys and checks."""
+
+    source: str
+    table: str
+    primary_key: tuple[str, ...]
+    columns: dict[str, str]
+    required: tuple[str, ...]
+    order_by: str
+    """Time column deciding which of two records with one key wins (the later one)."""
+    future_checked: tuple[str, ...] = ()
+    pii: dict[str, str] = field(default_factory=dict)
+    """Raw PII column → the column holding its salted hash (the raw value is dropped)."""
+
+    def output_columns(self) -> list[str]:
+        return [self.pii.get(name, name) for name in self.columns]
+
+    def resource_hints(self) -> dict:
+        """Hints for the resource that loads this table: merge on the contract key."""
+        columns = {
+            self.pii.get(name, name): {"data_type": _DLT_TYPES[kind], "nullable": True}
+            for name, kind in self.columns.items()
+        }
+        for key in self.primary_key:
+            columns[key]["nullable"] = False
+        columns["_voc_source_file"] = {"data_type": "text", "dedup_sort": "desc"}
+        return {
+            "table_name": self.table,
+            "write_disposition": {"disposition": "merge", "strategy": "delete-insert"},
+            "primary_key": list(self.primary_key),
+            "columns": columns,
+        }
+
+
+_DLT_TYPES = {"text": "text", "timestamp": "timestamp", "date": "date", "integer": "bigint", "double": "double"}
+
+
+@dataclass
+class RawRecord:
+    """A record as read: 1-based line (or record number), its fields, and its raw text for quarantine."""
+
+    line: int
+    fields: dict
+    raw: str | bytes
+
+
+class _Rejected(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _as_integer(value: object) -> int | None:
+    """Lenient: an optional number that is not one becomes NULL (the contract has no reason for it)."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            return None
+        return int(number) if number.is_integer() else None
+
+
+def _as_double(value: object) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    try:
+        return float(str(value).strip())
+    except ValueError:
+        return None
+
+
+def _clean_record(fields: dict, spec: TableSpec, future_limit: datetime, salt: str) -> dict:
+    """Typed, control-character-free copy of one record, or _Rejected with the contract reason."""
+    for name in spec.required:
+        value = fields.get(name)
+        if _is_missing(value) or isinstance(value, (dict, list)):
+            raise _Rejected("missing_required_field", f"required field '{name}' is missing or empty")
+    clean: dict = {}
+    for name, value in fields.items():
+        kind = spec.columns.get(name, "text")
+        if _is_missing(value):
+            clean[name] = None
+            continue
+        if kind == "timestamp":
+            try:
+                parsed = parse_timestamp(value)
+            except (ValueError, TypeError, OverflowError):
+                raise _Rejected("unparseable_timestamp", f"{name}={value!r} is not a timestamp") from None
+            if name in spec.future_checked and parsed > future_limit:
+                raise _Rejected(
+                    "future_timestamp", f"{name}={value} is later than {future_limit.isoformat()}"
+                )
+            clean[name] = parsed
+        elif kind == "date":
+            try:
+                clean[name] = parse_date(value)
+            except (ValueError, TypeError, OverflowError):
+                raise _Rejected("unparseable_timestamp", f"{name}={value!r} is not a date") from None
+        elif kind == "integer":
+            clean[name] = _as_integer(value)
+        elif kind == "double":
+            clean[name] = _as_double(value)
+        else:
+            text = _as_text(value)
+            if len(text) * 4 >= OVERSIZED_TEXT_BYTES and len(text.encode("utf-8")) >= OVERSIZED_TEXT_BYTES:
+                raise _Rejected("oversized_text", f"{name} has {len(text.encode('utf-8'))} bytes (limit {OVERSIZED_TEXT_BYTES})")
+            clean[name] = strip_control_chars(text)
+    for raw_name, hash_name in spec.pii.items():
+        clean[hash_name] = hash_pii(clean.pop(raw_name, None), salt)
+    return clean
+
+
+def _record_id(fields: dict, spec: TableSpec) -> str | None:
+    values = [fields.get(key) for key in spec.primary_key]
+    if any(_is_missing(v) for v in values):
+        return None
+    return "|".join(_as_text(v) for v in values)
+
+
+def _latest_per_key(records: list[tuple[int, dict]], spec: TableSpec) -> list[tuple[int, dict]]:
+    """One record per primary key: the later by ``order_by`` time, then by line."""
+    best: dict[tuple, tuple[int, dict]] = {}
+    for line, clean in records:
+        key = tuple(clean.get(k) for k in spec.primary_key)
+        current = best.get(key)
+        if current is None or (clean.get(spec.order_by), line) >= (current[1].get(spec.order_by), current[0]):
+            best[key] = (line, clean)
+    return sorted(best.values(), key=lambda item: item[0])
+
+
+def _arrow_table(rows: list[tuple[int, dict]], spec: TableSpec, unit: str, run_id: str) -> pa.Table:
+    contract = spec.output_columns()
+    extras: dict[str, None] = {}
+    for _, clean in rows:
+        for name in clean:
+            if name not in extras and name not in spec.columns:
+                extras[name] = None
+    extras = {name: None for name in extras if name not in contract}
+    arrays, names = [], []
+    for name in contract + list(extras):
+        source_name = next((raw for raw, hashed in spec.pii.items() if hashed == name), name)
+        kind = spec.columns.get(source_name, "text") if name not in spec.pii.values() else "text"
+        arrays.append(pa.array([clean.get(name) for _, clean in rows], type=ARROW_TYPES[kind]))
+        names.append(name)
+    arrays += [
+        pa.array([run_id] * len(rows), type=pa.string()),
+        pa.array([unit] * len(rows), type=pa.string()),
+        pa.array([line for line, _ in rows], type=pa.int64()),
+    ]
+    names += list(LINEAGE_COLUMNS)
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def validated_items(
+    spec: TableSpec,
+    unit: str,
+    records: list[RawRecord],
+    reader_rejections: list[Rejection],
+    *,
+    future_limit: datetime,
+    salt: str,
+    run_id: str,
+) -> Iterator[object]:
+    """Yield the unit's loadable Arrow table, its quarantine rows and its load_stats row."""
+    rejections = list(reader_rejections)
+    present: set[str] = set()
+    for record in records:
+        present.update(record.fields)
+    absent = [name for name in spec.required if name not in present]
+    good: list[tuple[int, dict]] = []
+    if records and absent:
+        detail = f"file '{unit}' has no column '{absent[0]}'"
+        rejections += [
+            Rejection(r.line, "missing_required_column", detail, r.raw, _record_id(r.fields, spec)) for r in records
+        ]
+    else:
+        for record in records:
+            try:
+                good.append((record.line, _clean_record(record.fields, spec, future_limit, salt)))
+            except _Rejected as rejected:
+                rejections.append(
+                    Rejection(record.line, rejected.reason, rejected.detail, record.raw, _record_id(record.fields, spec))
+                )
+    kept = _latest_per_key(good, spec)
+    stats = LoadStats(
+        source=spec.source,
+        file=unit,
+        run_id=run_id,
+        records_seen=len(records) + len(reader_rejections),
+        records_quarantined=len(rejections),
+        records_deduplicated=len(good) - len(kept),
+        records_loaded=len(kept),
+    )
+    if kept:
+        yield _arrow_table(kept, spec, unit, run_id)
+    if rejections:
+        rejections.sort(key=lambda r: r.line)
+        yield quarantine_item(rejections, source=spec.source, file=unit, run_id=run_id)
+    yield load_stats_item(stats)
