@@ -42,14 +42,14 @@ class TableSpec:
     pii: dict[str, str] = field(default_factory=dict)
     """Raw PII column → the column holding its salted hash (the raw value is dropped)."""
 
-    def output_columns(self) -> list[str]:
-        return [self.pii.get(name, name) for name in self.columns]
+    def output_types(self) -> dict[str, str]:
+        """Loaded column → type: contract columns with each PII column replaced by its hash."""
+        return {self.pii.get(name, name): "text" if name in self.pii else kind for name, kind in self.columns.items()}
 
     def resource_hints(self) -> dict:
         """Hints for the resource that loads this table: merge on the contract key."""
         columns = {
-            self.pii.get(name, name): {"data_type": _DLT_TYPES[kind], "nullable": True}
-            for name, kind in self.columns.items()
+            name: {"data_type": _DLT_TYPES[kind], "nullable": True} for name, kind in self.output_types().items()
         }
         for key in self.primary_key:
             columns[key]["nullable"] = False
@@ -71,7 +71,13 @@ class RawRecord:
 
     line: int
     fields: dict
-    raw: str | bytes
+    raw: str | bytes | None = None
+    """None: serialise the fields only if the record is rejected (SQL and API rows)."""
+
+    def payload(self) -> str | bytes:
+        if self.raw is not None:
+            return self.raw
+        return json.dumps(self.fields, ensure_ascii=False, default=str)
 
 
 class _Rejected(Exception):
@@ -170,27 +176,27 @@ def _record_id(fields: dict, spec: TableSpec) -> str | None:
 
 def _latest_per_key(records: list[tuple[int, dict]], spec: TableSpec) -> list[tuple[int, dict]]:
     """One record per primary key: the later by ``order_by`` time, then by line."""
+    def rank(line: int, clean: dict) -> tuple:
+        moment = clean.get(spec.order_by)
+        return (moment is not None, moment or 0, line)
+
     best: dict[tuple, tuple[int, dict]] = {}
     for line, clean in records:
         key = tuple(clean.get(k) for k in spec.primary_key)
         current = best.get(key)
-        if current is None or (clean.get(spec.order_by), line) >= (current[1].get(spec.order_by), current[0]):
+        if current is None or rank(line, clean) >= rank(*current):
             best[key] = (line, clean)
     return sorted(best.values(), key=lambda item: item[0])
 
 
 def _arrow_table(rows: list[tuple[int, dict]], spec: TableSpec, unit: str, run_id: str) -> pa.Table:
-    contract = spec.output_columns()
-    extras: dict[str, None] = {}
+    types = spec.output_types()
     for _, clean in rows:
         for name in clean:
-            if name not in extras and name not in spec.columns:
-                extras[name] = None
-    extras = {name: None for name in extras if name not in contract}
+            if name not in types:
+                types[name] = "text"  # an unknown column is kept as text: schema evolves, types stay stable
     arrays, names = [], []
-    for name in contract + list(extras):
-        source_name = next((raw for raw, hashed in spec.pii.items() if hashed == name), name)
-        kind = spec.columns.get(source_name, "text") if name not in spec.pii.values() else "text"
+    for name, kind in types.items():
         arrays.append(pa.array([clean.get(name) for _, clean in rows], type=ARROW_TYPES[kind]))
         names.append(name)
     arrays += [
@@ -222,7 +228,7 @@ def validated_items(
     if records and absent:
         detail = f"file '{unit}' has no column '{absent[0]}'"
         rejections += [
-            Rejection(r.line, "missing_required_column", detail, r.raw, _record_id(r.fields, spec)) for r in records
+            Rejection(r.line, "missing_required_column", detail, r.payload(), _record_id(r.fields, spec)) for r in records
         ]
     else:
         for record in records:
@@ -230,7 +236,9 @@ def validated_items(
                 good.append((record.line, _clean_record(record.fields, spec, future_limit, salt)))
             except _Rejected as rejected:
                 rejections.append(
-                    Rejection(record.line, rejected.reason, rejected.detail, record.raw, _record_id(record.fields, spec))
+                    Rejection(
+                        record.line, rejected.reason, rejected.detail, record.payload(), _record_id(record.fields, spec)
+                    )
                 )
     kept = _latest_per_key(good, spec)
     stats = LoadStats(

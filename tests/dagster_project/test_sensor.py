@@ -1,0 +1,40 @@
+"""The landing sensor asks once per new or changed export day, never twice for the same files."""
+
+import os
+
+import dagster as dg
+
+from dagster_project.defs.automation.refresh import new_landing_files
+from dagster_project.settings import load_settings
+
+
+def _tick(cursor=None):
+    context = dg.build_sensor_context(cursor=cursor)
+    requests = list(new_landing_files(context))
+    return requests, context.cursor
+
+
+def test_new_files_request_their_day_once(tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    (landing / "call_center").mkdir(parents=True)
+    (landing / "private_domain").mkdir()
+    monkeypatch.setenv("VOC_LANDING", str(landing))
+    assert load_settings().landing == landing.resolve()
+
+    (landing / "call_center" / "calls_2026-03-01.csv").write_text("call_id\n")
+    (landing / "private_domain" / "messages_2026-03-01.jsonl").write_text("{}\n")
+    requests, cursor = _tick()
+    assert [r.partition_key for r in requests] == ["2026-03-01"]
+
+    requests, cursor = _tick(cursor)
+    assert requests == []
+
+    (landing / "call_center" / "calls_2026-03-02.csv").write_text("call_id\n")
+    requests, cursor = _tick(cursor)
+    assert [r.partition_key for r in requests] == ["2026-03-02"]
+
+    changed = landing / "call_center" / "calls_2026-03-01.csv"
+    changed.write_text("call_id\nnew\n")
+    os.utime(changed, ns=(1, 10**18))
+    requests, cursor = _tick(cursor)
+    assert [r.partition_key for r in requests] == ["2026-03-01"]
