@@ -70,6 +70,7 @@ def run_refresh(first_day: str, last_day: str) -> bool:
             instance=instance,
             tags={"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day},
             raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
     print_refresh_summary(settings.warehouse, result, time.monotonic() - started)
     return result.success

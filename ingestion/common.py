@@ -144,3 +144,48 @@ def mask_pii_in_text(text: str) -> str:
 
 def strip_control_chars(text: str) -> str:
     return _CONTROL_CHARS.sub("", text)
+
+
+def default_run_id() -> str:
+    """A run id for callers that pass none (Dagster passes its own run id)."""
+    return "run-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+"""The lower bound of a history window (``since`` must be a value for end_value mode)."""
+
+
+@dataclass(frozen=True)
+class CursorRange:
+    """What one run of a cursor-based source requests: ``updated_at`` in [since, until)."""
+
+    since: datetime
+    until: datetime | None
+    advances_cursor: bool
+    """False for a backfill: the window lies before the stored cursor, which must not move."""
+    loaded_at_since: frozenset[str]
+    """Record ids already loaded with ``updated_at == since`` (since is inclusive)."""
+
+
+def plan_cursor_range(window: Window, stored: dict | None) -> CursorRange:
+    """since = max(window start, stored cursor), until = window end; a window wholly before the cursor is a backfill."""
+    lower = window.lower_bound or EPOCH
+    last = datetime.fromisoformat(stored["last_value"]) if stored else None
+    if last is not None and window.end is not None and window.end <= last:
+        return CursorRange(lower, window.end, False, frozenset())
+    if last is not None and last >= lower:
+        return CursorRange(last, window.end, True, frozenset(stored.get("keys_at_last_value", ())))
+    return CursorRange(lower, window.end, True, frozenset())
+
+
+def advanced_cursor(stored: dict | None, seen: list[tuple[datetime, str]]) -> dict | None:
+    """New cursor state from the (updated_at, record id) pairs a forward run saw."""
+    if not seen:
+        return stored
+    newest = max(moment for moment, _ in seen)
+    keys = {record_id for moment, record_id in seen if moment == newest}
+    if stored and datetime.fromisoformat(stored["last_value"]) == newest:
+        keys |= set(stored.get("keys_at_last_value", ()))
+    elif stored and datetime.fromisoformat(stored["last_value"]) > newest:
+        return stored
+    return {"last_value": newest.isoformat(), "keys_at_last_value": sorted(keys)}

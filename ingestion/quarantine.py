@@ -133,5 +133,5 @@ def load_stats_item(stats: LoadStats):
 
 
 def _to_appended_table(table: pa.Table, table_name: str):
-    hints = dlt.mark.make_hints(table_name=table_name, write_disposition="append")
+    hints = dlt.mark.make_hints(table_name=table_name, write_disposition="append", primary_key=[])
     return dlt.mark.with_hints(table, hints, create_table_variant=True)

@@ -12,9 +12,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterator
 
+import dlt
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from ingestion.common import OVERSIZED_TEXT_BYTES, hash_pii, parse_date, parse_timestamp, strip_control_chars
+from ingestion.common import (
+    CONTROL_CHARS,
+    OVERSIZED_TEXT_BYTES,
+    SHANGHAI,
+    export_day_future_limit,
+    hash_pii,
+    parse_date,
+    parse_timestamp,
+)
 from ingestion.quarantine import LoadStats, Rejection, load_stats_item, quarantine_item
 
 ARROW_TYPES = {
@@ -25,6 +35,9 @@ ARROW_TYPES = {
     "double": pa.float64(),
 }
 LINEAGE_COLUMNS = ("_voc_run_id", "_voc_source_file", "_voc_line")
+MERGE = {"disposition": "merge", "strategy": "delete-insert"}
+MIN_RECORDS_TO_INFER_A_MISSING_COLUMN = 2
+"""Without a header, a key absent from a lone record says nothing about the file's columns."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,8 @@ class TableSpec:
     order_by: str
     """Time column deciding which of two records with one key wins (the later one)."""
     future_checked: tuple[str, ...] = ()
+    future_anchor: str | None = None
+    """If set, a checked time is also future when later than this column's local day end + 1 day."""
     pii: dict[str, str] = field(default_factory=dict)
     """Raw PII column → the column holding its salted hash (the raw value is dropped)."""
 
@@ -47,19 +62,23 @@ class TableSpec:
         return {self.pii.get(name, name): "text" if name in self.pii else kind for name, kind in self.columns.items()}
 
     def resource_hints(self) -> dict:
-        """Hints for the resource that loads this table: merge on the contract key."""
-        columns = {
-            name: {"data_type": _DLT_TYPES[kind], "nullable": True} for name, kind in self.output_types().items()
-        }
-        for key in self.primary_key:
-            columns[key]["nullable"] = False
+        """Hints of the resource itself, so the merge and its key are visible to whoever wraps it (Dagster)."""
+        return {"write_disposition": MERGE, "primary_key": list(self.primary_key)}
+
+    def table_hints(self):
+        """Hints of the loaded table: merge on the contract key; across files the later file wins.
+
+        They travel with each item as a table variant, so the resource's quarantine and load_stats
+        tables (appended) do not inherit the key or the columns.
+        """
+        columns = {name: {"data_type": _DLT_TYPES[kind]} for name, kind in self.output_types().items()}
         columns["_voc_source_file"] = {"data_type": "text", "dedup_sort": "desc"}
-        return {
-            "table_name": self.table,
-            "write_disposition": {"disposition": "merge", "strategy": "delete-insert"},
-            "primary_key": list(self.primary_key),
-            "columns": columns,
-        }
+        return dlt.mark.make_hints(
+            table_name=self.table,
+            write_disposition=MERGE,
+            primary_key=list(self.primary_key),
+            columns=columns,
+        )
 
 
 _DLT_TYPES = {"text": "text", "timestamp": "timestamp", "date": "date", "integer": "bigint", "double": "double"}
@@ -127,26 +146,29 @@ def _as_double(value: object) -> float | None:
 
 
 def _clean_record(fields: dict, spec: TableSpec, future_limit: datetime, salt: str) -> dict:
-    """Typed, control-character-free copy of one record, or _Rejected with the contract reason."""
+    """Typed copy of one record, or _Rejected with the contract reason (control characters go later, per column)."""
     for name in spec.required:
         value = fields.get(name)
         if _is_missing(value) or isinstance(value, (dict, list)):
             raise _Rejected("missing_required_field", f"required field '{name}' is missing or empty")
     clean: dict = {}
+    kinds = spec.columns
     for name, value in fields.items():
-        kind = spec.columns.get(name, "text")
-        if _is_missing(value):
+        if value is None or (value.__class__ is str and not value.strip()):
             clean[name] = None
             continue
-        if kind == "timestamp":
+        kind = kinds.get(name, "text")
+        if kind == "text":
+            text = value if value.__class__ is str else _as_text(value)
+            if len(text) * 4 >= OVERSIZED_TEXT_BYTES and len(text.encode("utf-8")) >= OVERSIZED_TEXT_BYTES:
+                size = len(text.encode("utf-8"))
+                raise _Rejected("oversized_text", f"{name} has {size} bytes (limit {OVERSIZED_TEXT_BYTES})")
+            clean[name] = text
+        elif kind == "timestamp":
             try:
                 parsed = parse_timestamp(value)
             except (ValueError, TypeError, OverflowError):
                 raise _Rejected("unparseable_timestamp", f"{name}={value!r} is not a timestamp") from None
-            if name in spec.future_checked and parsed > future_limit:
-                raise _Rejected(
-                    "future_timestamp", f"{name}={value} is later than {future_limit.isoformat()}"
-                )
             clean[name] = parsed
         elif kind == "date":
             try:
@@ -155,16 +177,22 @@ def _clean_record(fields: dict, spec: TableSpec, future_limit: datetime, salt: s
                 raise _Rejected("unparseable_timestamp", f"{name}={value!r} is not a date") from None
         elif kind == "integer":
             clean[name] = _as_integer(value)
-        elif kind == "double":
-            clean[name] = _as_double(value)
         else:
-            text = _as_text(value)
-            if len(text) * 4 >= OVERSIZED_TEXT_BYTES and len(text.encode("utf-8")) >= OVERSIZED_TEXT_BYTES:
-                raise _Rejected("oversized_text", f"{name} has {len(text.encode('utf-8'))} bytes (limit {OVERSIZED_TEXT_BYTES})")
-            clean[name] = strip_control_chars(text)
+            clean[name] = _as_double(value)
+    _reject_future(clean, fields, spec, future_limit)
     for raw_name, hash_name in spec.pii.items():
         clean[hash_name] = hash_pii(clean.pop(raw_name, None), salt)
     return clean
+
+
+def _reject_future(clean: dict, fields: dict, spec: TableSpec, future_limit: datetime) -> None:
+    anchor = clean.get(spec.future_anchor) if spec.future_anchor else None
+    if anchor is not None:
+        future_limit = min(future_limit, export_day_future_limit(anchor.astimezone(SHANGHAI).date()))
+    for name in spec.future_checked:
+        moment = clean.get(name)
+        if moment is not None and moment > future_limit:
+            raise _Rejected("future_timestamp", f"{name}={fields.get(name)} is later than {future_limit.isoformat()}")
 
 
 def _record_id(fields: dict, spec: TableSpec) -> str | None:
@@ -189,23 +217,39 @@ def _latest_per_key(records: list[tuple[int, dict]], spec: TableSpec) -> list[tu
     return sorted(best.values(), key=lambda item: item[0])
 
 
+def _column(values: list, kind: str, is_hash: bool) -> pa.Array:
+    """One Arrow column; text loses its control characters here, in one vectorized pass."""
+    array = pa.array(values, type=ARROW_TYPES[kind])
+    if kind == "text" and not is_hash:
+        array = pc.replace_substring_regex(array, pattern=CONTROL_CHARS, replacement="")
+    return array
+
+
 def _arrow_table(rows: list[tuple[int, dict]], spec: TableSpec, unit: str, run_id: str) -> pa.Table:
     types = spec.output_types()
     for _, clean in rows:
         for name in clean:
             if name not in types:
                 types[name] = "text"  # an unknown column is kept as text: schema evolves, types stay stable
-    arrays, names = [], []
-    for name, kind in types.items():
-        arrays.append(pa.array([clean.get(name) for _, clean in rows], type=ARROW_TYPES[kind]))
-        names.append(name)
+    arrays = [_column([clean.get(name) for _, clean in rows], kind, name in spec.pii.values()) for name, kind in types.items()]
+    fields = [pa.field(name, ARROW_TYPES[kind], nullable=name not in spec.primary_key) for name, kind in types.items()]
     arrays += [
         pa.array([run_id] * len(rows), type=pa.string()),
         pa.array([unit] * len(rows), type=pa.string()),
         pa.array([line for line, _ in rows], type=pa.int64()),
     ]
-    names += list(LINEAGE_COLUMNS)
-    return pa.Table.from_arrays(arrays, names=names)
+    fields += [pa.field(name, ARROW_TYPES[kind]) for name, kind in zip(LINEAGE_COLUMNS, ("text", "text", "integer"))]
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _missing_columns(spec: TableSpec, records: list[RawRecord], declared_columns: list[str] | None) -> list[str]:
+    if declared_columns is not None:
+        present = set(declared_columns)
+    elif len(records) >= MIN_RECORDS_TO_INFER_A_MISSING_COLUMN:
+        present = set().union(*(record.fields for record in records))
+    else:
+        return []
+    return [name for name in spec.required if name not in present]
 
 
 def validated_items(
@@ -217,13 +261,15 @@ def validated_items(
     future_limit: datetime,
     salt: str,
     run_id: str,
+    declared_columns: list[str] | None = None,
 ) -> Iterator[object]:
-    """Yield the unit's loadable Arrow table, its quarantine rows and its load_stats row."""
+    """Yield the unit's loadable Arrow table, its quarantine rows and its load_stats row.
+
+    A required column missing from the unit (from its header, or from every record of a headerless
+    file) quarantines every record as ``missing_required_column``; other units still load.
+    """
     rejections = list(reader_rejections)
-    present: set[str] = set()
-    for record in records:
-        present.update(record.fields)
-    absent = [name for name in spec.required if name not in present]
+    absent = _missing_columns(spec, records, declared_columns)
     good: list[tuple[int, dict]] = []
     if records and absent:
         detail = f"file '{unit}' has no column '{absent[0]}'"
@@ -251,7 +297,7 @@ def validated_items(
         records_loaded=len(kept),
     )
     if kept:
-        yield _arrow_table(kept, spec, unit, run_id)
+        yield dlt.mark.with_hints(_arrow_table(kept, spec, unit, run_id), spec.table_hints(), create_table_variant=True)
     if rejections:
         rejections.sort(key=lambda r: r.line)
         yield quarantine_item(rejections, source=spec.source, file=unit, run_id=run_id)

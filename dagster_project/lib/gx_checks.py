@@ -6,7 +6,6 @@ pandas and validates that batch. GX drops a mistyped expectation with only a log
 loading a suite asserts that every expectation in the file survived.
 """
 
-from __future__ import annotations
 
 import json
 from dataclasses import dataclass

@@ -5,7 +5,6 @@
 outputs of one real dlt run per partition window.
 """
 
-from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -61,8 +60,11 @@ def build_ingest_assets(
     def _ingest(context: dg.AssetExecutionContext):
         window = context.partition_time_window
         dlt_resource: DagsterDltResource = context.resources.dlt
+        carries_history = is_history_window(window) or not has_completed_load(pipeline)
+        if carries_history:
+            context.log.info(f"{family}: first load into {pipeline.dataset_name}: it carries everything before {window.end}")
         with (open_inputs or (lambda _: nullcontext({})))(context) as inputs:
-            source = make_source(window.start, window.end, is_history_window(window), context.run_id, **inputs)
+            source = make_source(window.start, window.end, carries_history, context.run_id, **inputs)
             yield from dlt_resource.run(
                 context=context, dlt_source=source, dlt_pipeline=pipeline, dagster_dlt_translator=translator
             )
@@ -74,3 +76,13 @@ def build_ingest_assets(
             )
 
     return _ingest
+
+
+def has_completed_load(pipeline: SupportsPipeline) -> bool:
+    """Whether the destination dataset has at least one load that dlt recorded as complete."""
+    try:
+        with pipeline.sql_client() as client:
+            rows = client.execute_sql(f"select count(*) from {client.make_qualified_table_name('_dlt_loads')} where status = 0")
+    except Exception:  # noqa: BLE001 - no dataset or no _dlt_loads table yet: nothing was ever loaded
+        return False
+    return bool(rows and rows[0][0])

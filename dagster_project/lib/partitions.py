@@ -18,7 +18,10 @@ single_run = BackfillPolicy.single_run()
 
 
 def is_history_window(window: TimeWindow) -> bool:
-    """The first partition also carries everything older than it (master data created years ago)."""
+    """The first partition also carries everything older than it (master data created years ago).
+
+    The ingest assets treat a family's first-ever load the same way.
+    """
     first = daily_partitions.start
     return window.start <= first
 

@@ -19,7 +19,7 @@ ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]*(\.[A-Z][A-Z0-9_]*)*$")
 
 LEAF_REQUIRED = ("id", "parent", "zh", "en", "keywords", "exclusions", "need_layer", "severity", "department")
 LEAF_OPTIONAL = ("scale",)
-LEXICON_LISTS = ("positive", "negative", "neutral", "negators", "magnitude_high", "magnitude_low",
+LEXICON_LISTS = ("positive", "negative", "neutral", "negators", "excess", "magnitude_high", "magnitude_low",
                  "contrast", "rhetorical")
 
 
@@ -69,6 +69,7 @@ class Codeframe:
     lexicon: dict
     point_type: dict
     severity: dict = field(default_factory=dict)
+    rules: dict = field(default_factory=dict)
 
 
 class _Checker:
@@ -170,13 +171,56 @@ def load_codeframe(path: str | Path | None = None) -> Codeframe:
     lexicon = _lexicon(check, top["lexicon"])
     point_type = _word_lists(check, top["point_type"], "point_type", ("suggestion_cues", "unmet_need_cues"))
     severity = _word_lists(check, top["severity"], "severity", ("critical_cues", "major_cues"))
+    rules = _rules(check, top.get("rules"), leaves)
     for l2_id, node in l2.items():
         if not any(leaf.parent == l2_id for leaf in leaves.values()):
             check.problems.append(f"{path}:1: l2.{l2_id}: has no leaves")
     if check.problems:
         raise CodeframeError(check.problems)
     return Codeframe(path=path, version=version, l1=l1, l2=l2, leaves=leaves, lexicon=lexicon,
-                     point_type=point_type, severity=severity)
+                     point_type=point_type, severity=severity, rules=rules)
+
+
+def _rules(check: _Checker, node, leaves: dict) -> dict:
+    """Optional `rules`: non_customer (regexes blanked before coding), needs_opinion (keywords that
+    code only when their clause holds an opinion), critical_patterns ({leaf, pattern}: a safety failure
+    phrased freely, e.g. 气囊一个都没弹出来), not_critical (negated cues: 没有自燃)."""
+    out: dict = {"non_customer": (), "needs_opinion": (), "critical_patterns": (), "not_critical": ()}
+    if node is None:
+        return out
+    fields = check.mapping(node, "rules") or {}
+    for name in ("non_customer", "needs_opinion", "not_critical"):
+        if name in fields:
+            out[name] = check.words(fields[name], f"rules.{name}")
+    for name in ("non_customer", "not_critical"):
+        for i, pattern in enumerate(out[name]):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                check.fail(fields[name], f"rules.{name}[{i}]", f"invalid regex {pattern!r}: {exc}")
+    patterns = []
+    node_list = fields.get("critical_patterns")
+    if node_list is not None:
+        if not isinstance(node_list, yaml.SequenceNode):
+            check.fail(node_list, "rules.critical_patterns", "expected a list of {leaf, pattern}")
+        else:
+            for i, entry in enumerate(node_list.value):
+                where = f"rules.critical_patterns[{i}]"
+                item = check.mapping(entry, where) or {}
+                if not check.required(item, entry, where, ("leaf", "pattern")):
+                    continue
+                leaf, pattern = check.text(item["leaf"], f"{where}.leaf"), check.text(item["pattern"], f"{where}.pattern")
+                if leaf not in leaves:
+                    check.fail(item["leaf"], f"{where}.leaf", f"unknown leaf {leaf!r}")
+                    continue
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    check.fail(item["pattern"], f"{where}.pattern", f"invalid regex {pattern!r}: {exc}")
+                    continue
+                patterns.append((leaf, pattern))
+    out["critical_patterns"] = tuple(patterns)
+    return out
 
 
 def _check_changelog(check: _Checker, node, version: str | None) -> None:

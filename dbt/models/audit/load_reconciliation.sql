@@ -1,5 +1,5 @@
 {#-
-  Per source and load (run): records seen = loaded + quarantined + deduplicated.
+  Per source and completed dlt load: records seen = loaded + quarantined + deduplicated.
   `quarantine_rows` counts what really sits in audit.quarantine for that load, so a
   count that was claimed but not written shows up as `adds_up = false`.
 -#}
@@ -13,6 +13,7 @@ with stats as (
 per_load as (
     select
         source,
+        load_id,
         run_id,
         min(cast(loaded_at as {{ dbt.type_timestamp() }})) as loaded_at,
         count(*) as files,
@@ -21,17 +22,18 @@ per_load as (
         sum(cast(records_quarantined as bigint)) as records_quarantined,
         sum(cast(records_deduplicated as bigint)) as records_deduplicated
     from stats
-    group by source, run_id
+    group by source, load_id, run_id
 ),
 
 quarantine_rows as (
-    select source, run_id, count(*) as quarantine_rows
+    select source, load_id, count(*) as quarantine_rows
     from {{ ref('quarantine') }}
-    group by source, run_id
+    group by source, load_id
 )
 
 select
     per_load.source,
+    per_load.load_id,
     per_load.run_id,
     per_load.loaded_at,
     per_load.files,
@@ -45,4 +47,4 @@ select
 from per_load
 left join quarantine_rows
     on per_load.source = quarantine_rows.source
-    and per_load.run_id = quarantine_rows.run_id
+    and per_load.load_id = quarantine_rows.load_id

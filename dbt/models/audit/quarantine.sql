@@ -14,5 +14,6 @@ select
     detail,
     {{ mask_pii('raw_payload') }} as raw_payload,
     run_id,
+    load_id,
     cast(quarantined_at as {{ dbt.type_timestamp() }}) as quarantined_at
 from quarantined

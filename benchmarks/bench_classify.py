@@ -1,0 +1,144 @@
+"""Throughput and memory of the codeframe classifier against a naive baseline, in one run.
+
+    python benchmarks/bench_classify.py [--rows 1000000] [--workers 2] [--truth DIR]
+
+Input: the texts of a generated world's truth/utterances.csv when --truth is given, otherwise
+synthetic utterances composed from the clauses below. Each utterance gets a distinct order
+number, so the classifier's identical-text cache cannot help: this is the worst case.
+Baseline (item 6 of the issue): a row-wise pandas apply of jieba.lcut plus a scan of every
+codeframe keyword per row, on a 20,000-row sample, scaled to the full row count.
+Also prints whether jieba-fast-dat (when installed) segments exactly like jieba with HMM off.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from udfs.codeframe.batch import classify_frame_parallel  # noqa: E402
+from udfs.codeframe.classifier import get_classifier  # noqa: E402
+
+CLAUSES = [
+    "提车三个月了", "整体还算满意", "车机经常卡住不动", "导航老是定位不准", "高速上风噪有点大", "后排坐三个人很挤",
+    "油耗比宣传的高不少", "销售小哥很热情", "交车的时候等了两个多小时", "保养一次花了八百多", "4S店的师傅挺专业的",
+    "方向盘打起来很轻", "刹车踩下去软绵绵的", "起步的时候有点冲", "座椅坐久了腰疼", "空调制冷很快",
+    "APP老是登录不上", "客服电话一直打不通", "说好给我回电话结果没有下文", "官网上的价格到店里不认",
+    "后备箱放两个箱子就满了", "外观是真的好看", "内饰有股怪味", "下雨天天窗漏水", "过减速带咯吱咯吱响",
+    "冬天续航掉得厉害", "充电桩老是充不进去", "自适应巡航挺好用", "倒车影像太模糊", "大灯晚上不够亮",
+    "希望能出个OTA修一下", "建议增加座椅通风", "价格再便宜点就好了", "会员积分到店里用不了", "性价比很高",
+    "质量太差了", "第三次回厂维修了", "配件等了一个月", "交车仪式很用心", "没有异响",
+    "The app keeps crashing", "真的无语", "已经投诉到12315了", "家里人都说好看", "开起来很稳",
+    "变速箱换挡有顿挫", "给油反应慢半拍", "底盘有点松散", "隔音做得不错", "钥匙经常感应不到",
+]
+FILLERS = ["", "", "！", "。", "～", "😡", "👍", "。。。", "，", "?"]
+
+
+def synthetic_texts(rows: int, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    texts = []
+    for number in range(rows):
+        parts = rng.sample(CLAUSES, rng.randint(1, 4))
+        texts.append("，".join(parts) + rng.choice(FILLERS) + f" 订单{number:07d}")
+    return texts
+
+
+def truth_texts(truth_dir: Path, rows: int) -> list[str]:
+    base = pd.read_csv(truth_dir / "utterances.csv", dtype=str, keep_default_na=False)["text"].tolist()
+    return [f"{base[i % len(base)]} #{i}" for i in range(rows)]
+
+
+def peak_rss_mb() -> tuple[float, float]:
+    """(this process, largest child) peak resident set in MB (Linux reports KiB)."""
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+
+
+def run_classifier(texts: list[str], workers: int, batch_rows: int) -> tuple[float, int]:
+    """Code all texts batch by batch into the output frame, as the Dagster asset would."""
+    get_classifier()
+    started = time.perf_counter()
+    output_rows = 0
+    for offset in range(0, len(texts), batch_rows):
+        batch = pd.DataFrame({"feedback_id": range(offset, offset + len(texts[offset:offset + batch_rows])),
+                              "text": texts[offset:offset + batch_rows]})
+        output_rows += len(classify_frame_parallel(batch, workers=workers))
+    return time.perf_counter() - started, output_rows
+
+
+def run_baseline(sample: list[str]) -> float:
+    import jieba
+
+    keywords = sorted({kw.lower() for leaf in get_classifier().leaves for kw in leaf.keywords})
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    frame = pd.DataFrame({"text": sample})
+    started = time.perf_counter()
+    frame["tokens"] = frame["text"].apply(tokenizer.lcut)
+    frame["codes"] = frame["text"].apply(lambda text: [kw for kw in keywords if kw in text.lower()])
+    return time.perf_counter() - started
+
+
+def segmentation_parity(sample: list[str]) -> str:
+    import jieba
+
+    try:
+        import jieba_fast_dat
+    except ImportError:
+        return "jieba-fast-dat not installed: the pure-Python jieba engine is in use"
+    slow, fast = jieba.Tokenizer(), jieba_fast_dat.Tokenizer()
+    slow.initialize()
+    fast.initialize()
+    started = time.perf_counter()
+    slow_out = [slow.lcut(text, HMM=False) for text in sample]
+    slow_s = time.perf_counter() - started
+    started = time.perf_counter()
+    fast_out = [fast.lcut(text, HMM=False) for text in sample]
+    fast_s = time.perf_counter() - started
+    same = sum(a == b for a, b in zip(slow_out, fast_out))
+    megabytes = sum(len(t.encode()) for t in sample) / 1e6
+    return (f"jieba vs jieba-fast-dat (HMM off) on {len(sample)} texts: {same}/{len(sample)} identical; "
+            f"{megabytes / slow_s:.1f} MB/s vs {megabytes / fast_s:.1f} MB/s")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch-rows", type=int, default=200_000)
+    parser.add_argument("--baseline-rows", type=int, default=20_000)
+    parser.add_argument("--truth", type=Path, help="a generated world's truth/ dir to take texts from")
+    args = parser.parse_args(argv)
+
+    texts = truth_texts(args.truth, args.rows) if args.truth else synthetic_texts(args.rows)
+    megabytes = sum(len(text.encode("utf-8")) for text in texts) / 1e6
+    print(f"input: {len(texts):,} utterances, {megabytes:.1f} MB UTF-8, "
+          f"{'truth texts' if args.truth else 'synthetic'}, all distinct")
+    started = time.perf_counter()
+    get_classifier()
+    print(f"classifier build: {time.perf_counter() - started:.2f} s")
+
+    seconds, output_rows = run_classifier(texts, args.workers, args.batch_rows)
+    parent_mb, child_mb = peak_rss_mb()
+    print(f"classifier ({args.workers} workers): {seconds:.1f} s, {len(texts) / seconds:,.0f} utterances/s, "
+          f"{megabytes / seconds:.1f} MB/s, {output_rows:,} code rows")
+    print(f"peak RSS: parent {parent_mb:.0f} MB, largest worker {child_mb:.0f} MB, "
+          f"sum bound {parent_mb + args.workers * child_mb:.0f} MB")
+
+    sample = texts[:: max(1, len(texts) // args.baseline_rows)][: args.baseline_rows]
+    baseline_seconds = run_baseline(sample) * len(texts) / len(sample)
+    print(f"naive baseline (pandas apply jieba.lcut + scan of every keyword, 1 core), "
+          f"{len(sample):,}-row sample scaled: {baseline_seconds:.0f} s, "
+          f"{len(texts) / baseline_seconds:,.0f} utterances/s")
+    print(f"speed-up: {baseline_seconds / seconds:.1f}x")
+    print(segmentation_parity(sample))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Full-refresh, one-extra-day and no-op timings with peak memory, on a generated world.
+
+    python benchmarks/bench_refresh.py --customers 170000 --days 60 --workdir /tmp/voc-bench
+
+Generates a world of DAYS + 1 days (skipped when it exists), refreshes the first DAYS days
+(the full refresh), then the extra day (the incremental refresh), then re-runs that day with
+nothing new. Each refresh runs as `voc refresh` in a child process; peak RSS is sampled over
+the whole process tree (Dagster, dlt and the dbt subprocess). Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import psutil
+
+END_DATE = date(2026, 3, 31)
+
+
+def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS of the process tree in GB, exit code)."""
+    started = time.monotonic()
+    process = subprocess.Popen(command, env=env)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        parent = psutil.Process(process.pid)
+        while not done.is_set():
+            try:
+                tree = [parent, *parent.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    code = process.wait()
+    done.set()
+    sampler.join()
+    return time.monotonic() - started, peak / 1e9, code
+
+
+def utterance_count(warehouse: Path) -> int:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return connection.execute("select count(*) from intermediate.int_feedback_unified").fetchone()[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=170_000)
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/voc-bench"))
+    args = parser.parse_args()
+
+    landing = args.workdir / "landing"
+    warehouse = args.workdir / "warehouse" / "voc.duckdb"
+    voc = str(Path(sys.executable).parent / "voc")
+    env = {**os.environ, "VOC_LANDING": str(landing), "VOC_WAREHOUSE": str(warehouse)}
+
+    if not (landing / "survey" / "responses.jsonl").exists():
+        seconds, peak, code = run_measured(
+            [voc, "generate", "--customers", str(args.customers), "--days", str(args.days + 1),
+             "--seed", str(args.seed), "--out", str(landing)], env)
+        print(f"generate: {seconds:,.1f} s, peak {peak:.2f} GB (exit {code})")
+    for path in warehouse.parent.glob("*"):
+        if path.is_file():
+            path.unlink()
+    import shutil
+    shutil.rmtree(warehouse.parent / ".dlt_pipelines", ignore_errors=True)
+
+    first_day = END_DATE - timedelta(days=args.days)
+    last_full_day = END_DATE - timedelta(days=1)
+    full = run_measured([voc, "refresh", "--start", first_day.isoformat(), "--end", last_full_day.isoformat()], env)
+    rows_full = utterance_count(warehouse)
+    extra = run_measured([voc, "refresh", "--date", END_DATE.isoformat()], env)
+    rows_extra = utterance_count(warehouse)
+    noop = run_measured([voc, "refresh", "--date", END_DATE.isoformat()], env)
+
+    print(f"\nfull refresh ({args.days} days, {rows_full:,} utterances): {full[0]:,.1f} s, "
+          f"{rows_full / full[0]:,.0f} utterances/s, peak {full[1]:.2f} GB (exit {full[2]})")
+    print(f"one extra day (+{rows_extra - rows_full:,} utterances): {extra[0]:,.1f} s "
+          f"= {100 * extra[0] / full[0]:.1f}% of the full refresh, peak {extra[1]:.2f} GB (exit {extra[2]})")
+    print(f"re-run with nothing new: {noop[0]:,.1f} s, peak {noop[1]:.2f} GB (exit {noop[2]})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Building a family's dlt pipeline, and settling what a previous, interrupted run left behind."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import dlt
+from dlt.pipeline.pipeline import Pipeline
+
+logger = logging.getLogger(__name__)
+
+# Arrow items carry no `_dlt_load_id` by default; the audit models need it to count only completed loads.
+dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
+
+FAMILIES = ("call_center", "private_domain", "public_opinion", "survey", "store", "crm", "ops")
+
+
+def make_pipeline(family: str, warehouse: Path, pipelines_dir: Path, dev_mode: bool = False) -> Pipeline:
+    """The pipeline ``voc_<family>`` loading into dataset ``raw_<family>`` of the DuckDB warehouse.
+
+    Sources yield Arrow tables, so parquet is the loader format; left-over packages are settled first.
+    """
+    if family not in FAMILIES:
+        raise ValueError(f"unknown source family {family!r}; expected one of {FAMILIES}")
+    Path(warehouse).parent.mkdir(parents=True, exist_ok=True)
+    pipeline = dlt.pipeline(
+        pipeline_name=f"voc_{family}",
+        destination=dlt.destinations.duckdb(str(warehouse)),
+        dataset_name=f"raw_{family}",
+        pipelines_dir=str(pipelines_dir),
+        dev_mode=dev_mode,
+    )
+    settle_pending_packages(pipeline)
+    return pipeline
+
+
+def settle_pending_packages(pipeline: Pipeline) -> None:
+    """Finish what an interrupted run left, so a restarted run ends with the same counts.
+
+    A package that was normalized but not (fully) loaded holds good data: it is loaded now. A
+    package that was extracted but cannot be normalized would block every later run: it is aborted,
+    which also restores the source state (file fingerprints, cursors) to before that package.
+    """
+    if pipeline.list_extracted_load_packages():
+        try:
+            pipeline.normalize()
+        except Exception as error:  # noqa: BLE001 - any normalize failure means the package is unusable
+            logger.warning(
+                "pipeline %s: dropping extracted packages %s that failed to normalize (%s); "
+                "source state is restored so their data is extracted again",
+                pipeline.pipeline_name,
+                list(pipeline.list_extracted_load_packages()),
+                error,
+            )
+            pipeline.abort_packages()
+    if pipeline.list_normalized_load_packages():
+        logger.warning(
+            "pipeline %s: completing the load of pending packages %s left by an interrupted run",
+            pipeline.pipeline_name,
+            list(pipeline.list_normalized_load_packages()),
+        )
+        pipeline.load()
+
+
+SQLITE_FILES = {"store": "store/dms.sqlite", "crm": "crm/crm.sqlite", "ops": "ops/ops.sqlite"}
+
+
+def family_source(
+    family: str,
+    landing: Path,
+    *,
+    window_start=None,
+    window_end=None,
+    pii_salt: str,
+    run_id: str | None = None,
+    is_history_window: bool = False,
+    survey_url: str | None = None,
+    survey_api_key: str | None = None,
+):
+    """The family's dlt source over a landing zone laid out as in docs/landing_zone.md."""
+    from ingestion.call_center import call_center_source
+    from ingestion.crm import crm_source
+    from ingestion.ops import ops_source
+    from ingestion.private_domain import private_domain_source
+    from ingestion.public_opinion import public_opinion_source
+    from ingestion.store import store_source
+    from ingestion.survey import survey_source
+
+    window = dict(
+        window_start=window_start,
+        window_end=window_end,
+        pii_salt=pii_salt,
+        run_id=run_id,
+        is_history_window=is_history_window,
+    )
+    file_sources = {
+        "call_center": call_center_source,
+        "private_domain": private_domain_source,
+        "public_opinion": public_opinion_source,
+    }
+    sql_sources = {"store": store_source, "crm": crm_source, "ops": ops_source}
+    if family in file_sources:
+        return file_sources[family](bucket_url=str(Path(landing) / family), **window)
+    if family in sql_sources:
+        return sql_sources[family](credentials=str(Path(landing) / SQLITE_FILES[family]), **window)
+    if family == "survey":
+        if not survey_url:
+            raise ValueError("the survey source needs the survey API's base URL")
+        key = {"api_key": survey_api_key} if survey_api_key else {}  # else dlt resolves sources.survey.api_key
+        return survey_source(base_url=survey_url, **key, **window)
+    raise ValueError(f"unknown source family {family!r}; expected one of {FAMILIES}")

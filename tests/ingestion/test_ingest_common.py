@@ -1,0 +1,41 @@
+"""Helpers every source relies on: windows, cursor planning, PII hashing, file names."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from conftest import day
+
+from ingestion.common import EPOCH, Window, export_day, hash_pii, mask_pii_in_text, parse_timestamp, plan_cursor_range
+
+
+def test_hash_pii_normalizes_before_hashing():
+    assert hash_pii("138-1234-5678", "s") == hash_pii("+86 13812345678", "s") == hash_pii("13812345678", "s")
+    assert hash_pii("11010519491231002x", "s") == hash_pii("11010519491231002X", "s")
+    assert hash_pii("", "s") is None and hash_pii(None, "s") is None
+    assert hash_pii("13812345678", "a") != hash_pii("13812345678", "b")
+
+
+def test_payload_masking_and_export_days():
+    assert mask_pii_in_text("电话13812345678，身份证11010519491231002X") == "电话[PHONE]，身份证[ID_CARD]"
+    assert export_day("posts_2026-03-10_supplement.jsonl") == date(2026, 3, 10)
+    assert export_day("calls_2026-03-10.csv") == date(2026, 3, 10)
+    assert export_day("calls_latest.csv") is None
+
+
+def test_local_times_are_shanghai_and_stored_as_utc():
+    assert parse_timestamp("2026-03-10 09:30:00") == datetime(2026, 3, 10, 1, 30, tzinfo=timezone.utc)
+    assert parse_timestamp("2026-03-10T09:30:00+08:00") == datetime(2026, 3, 10, 1, 30, tzinfo=timezone.utc)
+
+
+def test_cursor_plan_forward_backfill_and_history():
+    window = Window.of(day(10), day(11))
+    assert plan_cursor_range(window, None).since == day(10)
+    stored = {"last_value": day(10).replace(hour=15).isoformat(), "keys_at_last_value": ["A"]}
+    forward = plan_cursor_range(window, stored)
+    assert forward.since == day(10).replace(hour=15) and forward.advances_cursor and forward.loaded_at_since == {"A"}
+    ahead = {"last_value": day(12).isoformat(), "keys_at_last_value": []}
+    backfill = plan_cursor_range(window, ahead)
+    assert (backfill.since, backfill.until, backfill.advances_cursor) == (day(10), day(11), False)
+    history = plan_cursor_range(Window.of(day(10), day(11), is_history=True), None)
+    assert history.since == EPOCH and history.until == day(11)

@@ -1,0 +1,70 @@
+"""Cursor-based sources: SQL tables (store, crm, ops) and the survey API."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import SALT, day
+from landing_fixture import ID_CARD, PHONE
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from ingestion.common import hash_pii
+
+
+def test_history_window_loads_old_rows_then_windows_move_the_cursor(ingest):
+    counts = ingest.run("store", day(10), day(11), history=True)
+    assert counts["dealers"] == 2  # opened years before the first partition
+    assert counts["store_visits"] == 1 and counts["quarantine"] == 2
+    assert ingest.run("store", day(10), day(11), history=True) == {"load_stats": 2}
+    assert ingest.run("store", day(11), day(12))["store_visits"] == 1
+    assert ingest.run("store", day(11), day(12)) == {"load_stats": 2}
+
+
+def test_a_window_before_the_cursor_is_a_backfill_that_keeps_the_cursor(ingest):
+    assert ingest.run("store", day(11), day(12))["store_visits"] == 1
+    backfill = ingest.run("store", day(10), day(11))
+    assert backfill["store_visits"] == 1
+    assert ingest.run("store", day(11), day(12)) == {"load_stats": 2}
+    assert ingest.query("select visit_id from raw_store.store_visits order by 1") == [("V1",), ("V4",)]
+
+
+def test_crm_hashes_pii_and_keeps_composite_keys(ingest):
+    counts = ingest.run("crm", None, day(12))
+    assert counts == {"customers": 2, "vehicles": 1, "service_tickets": 1, "orders": 1, "products": 1, "load_stats": 5}
+    customers = ingest.query("select customer_id, phone_hash, id_card_hash from raw_crm.customers order by 1")
+    assert customers[0] == ("CU1", hash_pii(PHONE, SALT), hash_pii(ID_CARD, SALT))
+    assert customers[1][1] == hash_pii("13900001111", SALT)  # +86 and spaces normalized away
+    columns = {row[0] for row in ingest.query("select column_name from information_schema.columns where table_schema = 'raw_crm'")}
+    assert {"phone", "id_card"}.isdisjoint(columns)
+    assert {"_voc_run_id", "_voc_source_file", "_voc_line"} <= columns
+    assert ingest.query("select model, trim, msrp from raw_crm.products") == [("星途X", "旗舰版", 24.99)]
+
+
+def test_ops_loads_carriers_and_shipments(ingest):
+    assert ingest.run("ops", None, day(12)) == {"carriers": 1, "shipments": 1, "load_stats": 2}
+    assert ingest.query("select damaged, _voc_source_file from raw_ops.shipments") == [(1, "shipments")]
+
+
+def test_survey_pages_windows_and_quarantine(ingest, survey_api):
+    counts = ingest.run("survey", day(10), day(11))
+    assert counts["responses"] == 5 and counts["quarantine"] == 3
+    found = set(ingest.query("select source, file, line, reason from raw_survey.quarantine"))
+    assert found == survey_api.expected
+    assert ingest.query("select records_seen, records_quarantined, records_loaded from raw_survey.load_stats") == [(8, 3, 5)]
+    assert ingest.run("survey", day(10), day(11)) == {"load_stats": 1}
+    assert ingest.run("survey", day(11), day(12))["responses"] == 1
+    requests = survey_api.requests
+    assert requests[0]["since"] == "2026-03-10T00:00:00+08:00" and requests[0]["until"] == "2026-03-11T00:00:00+08:00"
+    assert any(r["since"] == "2026-03-10T17:00:00+08:00" for r in requests)  # second run starts at the cursor
+
+
+def test_survey_merge_replaces_an_updated_response(ingest, survey_api):
+    ingest.run("survey", day(10), day(11))
+    survey_api.records.append({**survey_api.records[0], "nps": 3, "updated_at": "2026-03-11T12:00:00+08:00"})
+    ingest.run("survey", day(11), day(12))
+    assert ingest.query("select count(*), max(nps) from raw_survey.responses where response_id = 'R1'") == [(1, 3)]
+
+
+def test_survey_rejects_a_wrong_api_key(ingest):
+    ingest.survey_api_key = "wrong"
+    with pytest.raises(PipelineStepFailed, match="401"):
+        ingest.run("survey", day(10), day(11))

