@@ -2,8 +2,8 @@
 
     python benchmarks/bench_ingest.py --landing demo_world/landing --warehouse /tmp/bench.duckdb
 
-Each family runs in its own child process so its peak RSS is its own. The survey family needs the
-demo survey API (ingestion.demo.survey_api), started here over the landing zone's backing file.
+Each family runs in its own child process so its peak RSS is its own. The survey family is read
+through the demo survey API (ingestion.demo.survey_api), started here over survey/responses.jsonl.
 """
 
 from __future__ import annotations
@@ -63,11 +63,13 @@ def _child(families: list[str], args: argparse.Namespace, survey_url: str | None
 
 
 def _start_survey_api(landing: Path):
-    try:
-        from ingestion.demo.survey_api import start_survey_api
-    except ImportError:
+    """The demo survey API over the landing zone's backing file, if there is one."""
+    responses = landing / "survey" / "responses.jsonl"
+    if not responses.exists():
         return None
-    return start_survey_api(landing)
+    from ingestion.demo.survey_api import start_survey_api
+
+    return start_survey_api(responses, SURVEY_KEY)
 
 
 def main() -> None:
@@ -91,10 +93,10 @@ def main() -> None:
         shutil.rmtree(args.pipelines_dir, ignore_errors=True)
         args.warehouse.unlink(missing_ok=True)
     server = _start_survey_api(args.landing)
-    survey_url = getattr(server, "url", None) if server is not None else None
+    survey_url = server.url if server is not None else None
     families = [f for f in FAMILIES if f != "survey" or survey_url]
     if "survey" not in families:
-        print("survey skipped: ingestion.demo.survey_api is not available", file=sys.stderr)
+        print("survey skipped: the landing zone has no survey/responses.jsonl", file=sys.stderr)
     try:
         print(f"{'family':<16}{'wall s':>8}{'loaded':>10}{'quarant.':>10}{'rows/s':>10}{'peak MB':>9}")
         total_rows, total_wall = 0, 0.0
@@ -116,8 +118,8 @@ def main() -> None:
             f" peak {max(r['peak_rss_mb'] for r in noop)} MB"
         )
     finally:
-        if server is not None and hasattr(server, "shutdown"):
-            server.shutdown()
+        if server is not None:
+            server.stop()
 
 
 if __name__ == "__main__":

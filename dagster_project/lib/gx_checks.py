@@ -60,16 +60,21 @@ def read_suite_spec(path: Path) -> SuiteSpec:
 
 
 def build_gx_suite(spec: SuiteSpec):
-    """The GX suite for a spec, refusing to continue if GX silently dropped an expectation."""
+    """The GX suite for a spec, refusing to continue if GX rejected or silently dropped an expectation."""
     from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-    suite = ExpectationSuite(name=spec.name, expectations=spec.expectations)
-    if len(suite.expectations) != len(spec.expectations):
-        kept = {e.type for e in suite.expectations}
-        dropped = [e.get("type") for e in spec.expectations if e.get("type") not in kept]
+    suite = ExpectationSuite(name=spec.name)
+    problems = []
+    for position, expectation in enumerate(spec.expectations):
+        try:
+            suite.add_expectation_configuration(ExpectationConfiguration(**expectation))
+        except Exception as error:  # noqa: BLE001 - GX raises many types for a bad expectation
+            problems.append(f"#{position} {expectation.get('type')!r}: {error}")
+    if problems or len(suite.expectations) != len(spec.expectations):
         raise SuiteError(
             f"{spec.path}: GX loaded {len(suite.expectations)} of {len(spec.expectations)} expectations; "
-            f"check the spelling and kwargs of {dropped}"
+            f"fix {problems or 'the expectations GX dropped without an error'}"
         )
     return suite
 

@@ -31,7 +31,7 @@ SEVERITY_RANK = {"minor": 0, "major": 1, "critical": 2}
 EVIDENCE_MAX_CHARS = 60
 CLAUSE_BREAK = re.compile(r"[，,。.！!？?；;：:\n\r\t ~～…、|/（）()【】\[\]\"“”'‘’]+")
 SEGMENT = re.compile(r"[^，,。！!？?；;\s]+")  # jieba never joins words across these
-SEGMENT_CACHE_SIZE = 200_000
+SEGMENT_CACHE_SIZE = 50_000
 CLAUSE_INITIAL_CONTRAST = frozenset({"就是", "只是"})  # elsewhere they mean "exactly"/"only"
 
 # Traditional -> simplified for the characters customers type most; one character for one, so
@@ -198,7 +198,8 @@ class Classifier:
         norm = self.customer_voice(normalise(text))
         units = self._units(norm)
         if not units:
-            return Analysis([self._uncoded(0.0, False)], 0, 0.0)
+            score = _fallback_score(norm)
+            return Analysis([self._uncoded(score, False)], sentiment.label(score), sentiment.squash(score))
         clauses = self._clauses(norm, units)
         hits: dict[int, CodeHit] = {}
         clause_totals = []
@@ -217,6 +218,8 @@ class Classifier:
         if self._critical_patterns:
             self._critical_phrases(text, norm, hits)
         score = sentiment.overall_score(clause_totals)
+        if -0.05 <= score <= 0.05:
+            score += _fallback_score(norm)
         overall = sentiment.label(score)
         ordered = sorted(hits.values(), key=lambda hit: (hit.start, hit.code))
         return Analysis(ordered or [self._uncoded(score, any_suggestion)], overall, sentiment.squash(score))
@@ -338,9 +341,8 @@ class Classifier:
     def _collect(self, text, norm, clause, result, borrowed: float, hits: dict[int, CodeHit]) -> None:
         clause_units, clause_start, clause_end = clause[0], clause[1], clause[2]
         clause_text = norm[clause_start:clause_end]
-        critical = any(unit[2].critical for unit in clause_units) and not self._negated_critical(norm, clause_units)
+        critical = major = None  # computed on the first negative hit only
         has_opinion = bool(result.unit_values) or result.suggestion or result.unmet or bool(borrowed)
-        major = any(unit[2].major for unit in clause_units)
         specific_parents = {self.leaves[i].parent for unit in clause_units if unit[2].specific for i in unit[2].leaves}
         for index, (start, end, role) in enumerate(clause_units):
             if not role.leaves or (role.needs_opinion and not has_opinion):
@@ -348,13 +350,18 @@ class Classifier:
             score = result.aspect_scores.get(index, 0.0) or borrowed
             polarity = sentiment.label(score)
             for leaf_index in role.leaves:
-                if any(word in clause_text for word in self._exclusions[leaf_index]):
+                exclusions = self._exclusions[leaf_index]
+                if exclusions and any(word in clause_text for word in exclusions):
                     continue
                 if not role.specific and self.leaves[leaf_index].parent in specific_parents:
                     continue  # 换挡有顿挫: the problem leaf (顿挫) wins over the generic one (换挡)
                 leaf = self.leaves[leaf_index]
                 severity = "minor"
                 if polarity < 0:
+                    if critical is None:
+                        critical = (any(unit[2].critical for unit in clause_units)
+                                    and not self._negated_critical(norm, clause_units))
+                        major = any(unit[2].major for unit in clause_units)
                     severity = leaf.severity
                     if critical:
                         severity = "critical"
@@ -435,6 +442,22 @@ class _OpinionScorer:
         if not total and any(role.negator for _, _, role in units):
             return -1.0
         return float(sentiment.label(total))
+
+
+# When the lexicon leaves an opinionated text at zero: patterns that carry a verdict in any domain.
+_FALLBACK = [(re.compile(pattern), weight) for pattern, weight in (
+    (r"好(?![几多久像些在友不处歹像似比])[吃喝看用听玩开坐停睡住闻]", 0.4),  # 好吃 好用 好停: "good to X"
+    (r"难(?![道怪得免过题处说以])[吃喝看用听受开坐停睡住闻找修]", -0.4),  # 难吃 难用 难找: "hard to X"
+    (r"太[\u4e00-\u9fff]{1,2}了", -0.3),  # 太X了: an excess
+    (r"[\u4e00-\u9fff]死(?:了|人)", -0.3),  # 烦死了, 热死人
+    (r"(?:\d+|[一两二三四五六七八九十半]+)(?:个)?(?:多)?(?:分钟|小时|钟头|天)[^，,。!?]{0,4}(?:才|还没|都没)", -0.4),
+    (r"(?:没|未|不)(?:有)?(?:送|给|到|做|放|回|处理|解决|退)", -0.3),  # 没送到, 不给退
+    (r"[?]{1}.{0,3}$|[!?]{2,}", -0.2),  # a closing question or !!/?! in feedback is mostly a complaint
+)]
+
+
+def _fallback_score(norm: str) -> float:
+    return sum(weight * len(pattern.findall(norm)) for pattern, weight in _FALLBACK)
 
 
 def _is_missing(value) -> bool:

@@ -14,7 +14,6 @@ from dagster_project.settings import load_settings
 daily_refresh = dg.define_asset_job(
     name="daily_refresh",
     selection=dg.AssetSelection.all(),
-    partitions_def=daily_partitions,
     # One process runs every step in order: DuckDB accepts a single writer at a time.
     executor_def=dg.in_process_executor,
     description="Ingest every channel, build staging → intermediate → marts, and run all checks for the chosen days.",

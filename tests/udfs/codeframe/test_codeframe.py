@@ -65,7 +65,7 @@ def test_schema_rejects_unknown_parent_and_missing_field(tmp_path):
 
 
 def test_schema_reports_yaml_syntax_errors_with_line(tmp_path):
-    path = _broken_copy(tmp_path, 'version: "1.0.0"', 'version: [1.0.0')
+    path = _broken_copy(tmp_path, 'version: "1.1.0"', 'version: [1.1.0')
     with pytest.raises(CodeframeError, match=r"broken\.yaml:\d+: <yaml>"):
         load_codeframe(path)
 
@@ -196,3 +196,48 @@ def test_real_data_scores_when_available():
         pytest.skip(f"real evaluation data not present at {real_dir} (it lives in ../shared/data/real)")
     results = evaluate_real(real_dir, out=lambda *_: None, detail=False)
     assert results["car_clauses"]["aspect"]["micro_f1"] > 0.7
+
+
+# -- rules added in codeframe 1.1.0 -----------------------------------------------------------------
+@pytest.mark.parametrize("text", ["开了三年从来没有自燃过", "这车不会起火吧，放心", "没有熄火，一切正常"])
+def test_denied_safety_failure_is_not_critical(classifier, text):
+    assert all(hit.severity != "critical" for hit in classifier.analyse(text).hits)
+
+
+@pytest.mark.parametrize("text, code", [
+    ("追尾撞得很狠，气囊居然一个都没弹出来", "PRD.ADAS.AIRBAG"),
+    ("下坡的时候刹车突然踩不下去", "PRD.BRK.FAIL"),
+    ("行驶中转向助力突然没了", "PRD.HDL.LOCK"),
+])
+def test_freely_phrased_safety_failure_is_critical(classifier, text, code):
+    hit = codes(classifier, text)[code]
+    assert hit.severity == "critical" and hit.sentiment < 0
+
+
+def test_agent_turns_and_hashtags_are_not_coded(classifier):
+    text = "客服：您好，星曜客服，我帮您转给当地经销商处理。 客户：车机老是死机。客服：已经帮您记录了。"
+    found = codes(classifier, text)
+    assert "AFS.SA.DEALER" not in found and "AFS.CC.HOTLINE" not in found
+    assert any(code.startswith("PRD.INF") for code in found)
+    assert set(codes(classifier, "#提车日记# #避雷#")) == {UNCODED}
+
+
+def test_generic_noun_needs_an_opinion(classifier):
+    assert "AFS.CC.HOTLINE" not in codes(classifier, "客服在吗")
+    assert "AFS.CC.HOTLINE" in codes(classifier, "客服态度太差了")
+
+
+def test_specific_child_wins_over_generic_sibling(classifier):
+    found = codes(classifier, "换挡有顿挫")
+    specific = [code for code in found if code.startswith("PRD.TRN")]
+    assert len(specific) == 1 and found[specific[0]].sentiment < 0
+
+
+def test_contrast_second_clause_carries_the_verdict(classifier):
+    assert classifier.analyse("外观还行，但是质量太差了").sentiment == -1
+    assert classifier.analyse("有点贵，不过真的好吃").sentiment == 1
+
+
+def test_fallback_reduces_neutral_on_opinionated_text(classifier):
+    assert classifier.analyse("等了两个小时才送到").sentiment == -1
+    assert classifier.analyse("这个面很好吃").sentiment == 1
