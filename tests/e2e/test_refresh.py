@@ -10,7 +10,7 @@ import pytest
 from dagster_project.cli import run_refresh
 from dagster_project.lib.warehouse import warehouse_connection
 from dagster_project.settings import load_settings
-from tests.e2e.conftest import read_truth
+from tests.conftest import read_truth
 
 QUARANTINED_KINDS = {
     "malformed_csv_line": "malformed_line",

@@ -1,0 +1,31 @@
+"""dbt on its own: unit tests on the built warehouse, and the schema layout."""
+
+from __future__ import annotations
+
+from dbt.cli.main import dbtRunner
+
+from dagster_project.lib.warehouse import warehouse_connection
+from dagster_project.settings import DBT_PROJECT_DIR, load_settings
+
+
+def test_dbt_unit_tests_pass(first_refresh):
+    """Masking, name reduction and the unification/incremental logic, mocked inputs (dbt unit tests)."""
+    result = dbtRunner().invoke(
+        ["test", "--select", "test_type:unit", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    )
+    assert result.success, result.exception
+    names = {r.node.name for r in result.result.results}
+    assert {
+        "test_pii_is_masked_in_free_text",
+        "test_customer_names_are_masked_to_surname",
+        "test_feedback_unified_unions_every_channel_with_its_identity_keys",
+        "test_feedback_unified_incremental_run_reads_only_the_window_with_lookback",
+    } <= names
+
+
+def test_dbt_writes_exactly_its_four_schemas(first_refresh):
+    with warehouse_connection(load_settings().warehouse, read_only=True) as connection:
+        schemas = {row[0] for row in connection.execute("select distinct table_schema from information_schema.tables").fetchall()}
+    dbt_schemas = {s for s in schemas if not s.startswith("raw_")}
+    assert dbt_schemas <= {"staging", "intermediate", "marts", "audit"}
+    assert {"staging", "intermediate", "audit"} <= dbt_schemas
