@@ -178,14 +178,14 @@ def plan_cursor_range(window: Window, stored: dict | None) -> CursorRange:
     return CursorRange(lower, window.end, True, frozenset())
 
 
-def advanced_cursor(stored: dict | None, seen: list[tuple[datetime, str]]) -> dict | None:
-    """New cursor state from the (updated_at, record id) pairs a forward run saw."""
-    if not seen:
+def advanced_cursor(stored: dict | None, newest: datetime | None, keys: set[str]) -> dict | None:
+    """New cursor state after a forward run whose newest ``updated_at`` was ``newest`` (records ``keys``)."""
+    if newest is None:
         return stored
-    newest = max(moment for moment, _ in seen)
-    keys = {record_id for moment, record_id in seen if moment == newest}
-    if stored and datetime.fromisoformat(stored["last_value"]) == newest:
-        keys |= set(stored.get("keys_at_last_value", ()))
-    elif stored and datetime.fromisoformat(stored["last_value"]) > newest:
-        return stored
+    if stored:
+        last = datetime.fromisoformat(stored["last_value"])
+        if last > newest:
+            return stored
+        if last == newest:
+            keys = keys | set(stored.get("keys_at_last_value", ()))
     return {"last_value": newest.isoformat(), "keys_at_last_value": sorted(keys)}

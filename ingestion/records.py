@@ -1,8 +1,12 @@
 """Validation of one unit (file, endpoint result or table) into an Arrow table, quarantine and stats.
 
-Every source turns what it read into (line, record dict, raw text) triples plus the rejections its
-reader already made (bad encoding, broken JSON, malformed CSV); ``validated_items`` does the rest
-the same way for all of them, so a reason code means the same thing in every dataset.
+Every source hands over its records column-wise (``Unit``) plus the rejections its reader already
+made (bad encoding, broken JSON, malformed CSV); ``validate`` does the rest the same way for all of
+them, so a reason code means the same thing in every dataset.
+
+Two paths, one set of rules: Arrow compute types and checks every column at once and flags any row
+that might break a rule; only flagged rows go through ``_clean_record``, the per-record reference
+that decides the reason (or finds the row fine after all, e.g. a timestamp with fractions).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from ingestion.common import (
     hash_pii,
     parse_date,
     parse_timestamp,
+    strip_control_chars,
 )
 from ingestion.quarantine import LoadStats, Rejection, load_stats_item, quarantine_item
 
@@ -120,6 +125,11 @@ def _as_text(value: object) -> str:
 
 def _as_integer(value: object) -> int | None:
     """Lenient: an optional number that is not one becomes NULL (the contract has no reason for it)."""
+    number = _any_integer(value)
+    return number if number is not None and -(2**63) <= number < 2**63 else None
+
+
+def _any_integer(value: object) -> int | None:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
@@ -146,7 +156,7 @@ def _as_double(value: object) -> float | None:
 
 
 def _clean_record(fields: dict, spec: TableSpec, future_limit: datetime, salt: str) -> dict:
-    """Typed copy of one record, or _Rejected with the contract reason (control characters go later, per column)."""
+    """Typed, control-character-free copy of one record, or _Rejected with the contract reason."""
     for name in spec.required:
         value = fields.get(name)
         if _is_missing(value) or isinstance(value, (dict, list)):
@@ -163,7 +173,7 @@ def _clean_record(fields: dict, spec: TableSpec, future_limit: datetime, salt: s
             if len(text) * 4 >= OVERSIZED_TEXT_BYTES and len(text.encode("utf-8")) >= OVERSIZED_TEXT_BYTES:
                 size = len(text.encode("utf-8"))
                 raise _Rejected("oversized_text", f"{name} has {size} bytes (limit {OVERSIZED_TEXT_BYTES})")
-            clean[name] = text
+            clean[name] = strip_control_chars(text)
         elif kind == "timestamp":
             try:
                 parsed = parse_timestamp(value)
@@ -202,59 +212,266 @@ def _record_id(fields: dict, spec: TableSpec) -> str | None:
     return "|".join(_as_text(v) for v in values)
 
 
-def _latest_per_key(records: list[tuple[int, dict]], spec: TableSpec) -> list[tuple[int, dict]]:
-    """One record per primary key: the later by ``order_by`` time, then by line."""
-    def rank(line: int, clean: dict) -> tuple:
-        moment = clean.get(spec.order_by)
-        return (moment is not None, moment or 0, line)
+@dataclass
+class Unit:
+    """The records of one file, endpoint result or table batch, column by column.
 
-    best: dict[tuple, tuple[int, dict]] = {}
-    for line, clean in records:
-        key = tuple(clean.get(k) for k in spec.primary_key)
-        current = best.get(key)
-        if current is None or rank(line, clean) >= rank(*current):
-            best[key] = (line, clean)
-    return sorted(best.values(), key=lambda item: item[0])
+    ``columns`` holds Python lists (parsed JSON / CSV) or Arrow arrays (SQL); ``records`` keeps
+    the source's own dicts and raw lines when there are some, for the per-record path.
+    """
+
+    lines: list[int]
+    columns: dict[str, list | pa.Array]
+    records: list[RawRecord] | None = None
+
+    @classmethod
+    def from_records(cls, records: list[RawRecord]) -> "Unit":
+        names: dict[str, None] = {}
+        for record in records:
+            names.update(dict.fromkeys(record.fields))
+        columns = {name: [record.fields.get(name) for record in records] for name in names}
+        return cls([record.line for record in records], columns, records)
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table, lines: list[int]) -> "Unit":
+        return cls(lines, {name: table.column(name).combine_chunks() for name in table.column_names})
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def record(self, row: int) -> RawRecord:
+        if self.records is not None:
+            return self.records[row]
+        fields = {name: (values[row] if isinstance(values, list) else values[row].as_py()) for name, values in self.columns.items()}
+        return RawRecord(self.lines[row], fields)
+
+    def take(self, rows: list[int]) -> "Unit":
+        columns = {
+            name: [values[i] for i in rows] if isinstance(values, list) else values.take(pa.array(rows, pa.int64()))
+            for name, values in self.columns.items()
+        }
+        records = [self.records[i] for i in rows] if self.records is not None else None
+        return Unit([self.lines[i] for i in rows], columns, records)
 
 
-def _column(values: list, kind: str, is_hash: bool) -> pa.Array:
-    """One Arrow column; text loses its control characters here, in one vectorized pass."""
-    array = pa.array(values, type=ARROW_TYPES[kind])
-    if kind == "text" and not is_hash:
-        array = pc.replace_substring_regex(array, pattern=CONTROL_CHARS, replacement="")
-    return array
+@dataclass
+class Validated:
+    """The outcome of one unit: rows to merge, rejected records, and how many duplicates were dropped."""
+
+    table: pa.Table | None
+    rejections: list[Rejection]
+    deduplicated: int
+
+    @property
+    def loaded(self) -> int:
+        return self.table.num_rows if self.table is not None else 0
 
 
-def _arrow_table(rows: list[tuple[int, dict]], spec: TableSpec, unit: str, run_id: str) -> pa.Table:
-    types = spec.output_types()
-    for _, clean in rows:
-        for name in clean:
-            if name not in types:
-                types[name] = "text"  # an unknown column is kept as text: schema evolves, types stay stable
-    arrays = [_column([clean.get(name) for _, clean in rows], kind, name in spec.pii.values()) for name, kind in types.items()]
-    fields = [pa.field(name, ARROW_TYPES[kind], nullable=name not in spec.primary_key) for name, kind in types.items()]
-    arrays += [
-        pa.array([run_id] * len(rows), type=pa.string()),
-        pa.array([unit] * len(rows), type=pa.string()),
-        pa.array([line for line, _ in rows], type=pa.int64()),
+def _to_arrow(values: list | pa.Array, kind: str) -> tuple[pa.Array, list[int]]:
+    """Column as Arrow of the kind's input type (text for times), and rows whose value did not fit."""
+    target = pa.string() if kind in ("text", "timestamp", "date") else ARROW_TYPES[kind]
+    if isinstance(values, pa.Array):
+        if values.type == target or (kind == "timestamp" and pa.types.is_timestamp(values.type)):
+            return values, []
+        try:
+            return values.cast(target), []
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            values = values.to_pylist()
+    try:
+        return pa.array(values, type=target), []
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        pass
+    if kind == "integer":
+        return pa.array([None if v is None else _as_integer(v) for v in values], type=target), []
+    if kind == "double":
+        return pa.array([None if v is None else _as_double(v) for v in values], type=target), []
+    odd = [i for i, v in enumerate(values) if v is not None and not isinstance(v, str)]
+    if kind == "text":  # numbers or nested JSON in a text field: flagged, the per-record path decides
+        return pa.array([v if isinstance(v, str) or v is None else _as_text(v) for v in values], type=target), odd
+    return pa.array([v if isinstance(v, str) else None for v in values], type=target), odd
+
+
+_LOCAL_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
+
+
+def _parse_times(text: pa.Array) -> pa.Array:
+    """ISO-8601 with offset, or local Shanghai time; what none of the fast formats reads stays null."""
+    if pa.types.is_timestamp(text.type):
+        if text.type.tz is None:
+            text = pc.assume_timezone(text, "Asia/Shanghai")
+        return text.cast(ARROW_TYPES["timestamp"])
+    parsed = pc.strptime(text, format="%Y-%m-%dT%H:%M:%S%z", unit="us", error_is_null=True)
+    for local_format in _LOCAL_FORMATS:
+        local = pc.strptime(text, format=local_format, unit="us", error_is_null=True)
+        local = pc.assume_timezone(local, "Asia/Shanghai", ambiguous="earliest", nonexistent="earliest")
+        parsed = pc.coalesce(parsed, local.cast(ARROW_TYPES["timestamp"]))
+    return parsed
+
+
+def parse_time_column(values: list | pa.Array) -> pa.Array:
+    """A column of timestamps as UTC, null where a value is not one (fast formats, then Python)."""
+    text, _ = _to_arrow(values, "timestamp")
+    parsed = _parse_times(text)
+    missed = pc.indices_nonzero(pc.and_(pc.is_valid(text), pc.is_null(parsed))).to_pylist()
+    if not missed:
+        return parsed
+    moments = parsed.to_pylist()
+    for row in missed:
+        try:
+            moments[row] = parse_timestamp(text[row].as_py())
+        except (ValueError, TypeError, OverflowError):
+            pass
+    return pa.array(moments, ARROW_TYPES["timestamp"])
+
+
+def record_id_column(spec: TableSpec, unit: Unit) -> pa.Array:
+    """The primary key as text (``a|b`` for a composite key), as quarantine rows and cursors name records."""
+    parts = [
+        _to_arrow(unit.columns[key], "text")[0] if key in unit.columns else pa.nulls(len(unit), pa.string())
+        for key in spec.primary_key
     ]
+    return parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "|")
+
+
+def _fast_columns(spec: TableSpec, unit: Unit, future_limit: datetime) -> tuple[dict[str, pa.Array], pa.Array]:
+    """Every column typed at once, and a mask of rows that may break a rule (for ``_clean_record``)."""
+    flagged = [False] * len(unit)
+    suspicious: list[pa.Array] = []
+    typed: dict[str, pa.Array] = {}
+    for name, values in unit.columns.items():
+        kind = spec.columns.get(name, "text")
+        array, odd = _to_arrow(values, kind)
+        for row in odd:
+            flagged[row] = True
+        if pa.types.is_string(array.type):
+            array = pc.if_else(pc.equal(pc.utf8_trim_whitespace(array), ""), pa.scalar(None, pa.string()), array)
+        if kind == "text":
+            suspicious.append(pc.greater_equal(pc.binary_length(array), OVERSIZED_TEXT_BYTES))
+            array = pc.replace_substring_regex(array, pattern=CONTROL_CHARS, replacement="")
+        elif kind == "timestamp":
+            parsed = _parse_times(array)
+            suspicious.append(pc.and_(pc.is_valid(array), pc.is_null(parsed)))
+            array = parsed
+        elif kind == "date":
+            parsed = pc.strptime(array, format="%Y-%m-%d", unit="s", error_is_null=True).cast(pa.date32())
+            suspicious.append(pc.and_(pc.is_valid(array), pc.is_null(parsed)))
+            array = parsed
+        typed[name] = array
+    for name in spec.required:
+        if name in typed:
+            suspicious.append(pc.is_null(typed[name]))
+    limit = pa.scalar(future_limit, ARROW_TYPES["timestamp"])
+    for name in spec.future_checked:
+        if name in typed:
+            suspicious.append(pc.greater(typed[name], limit))
+            if spec.future_anchor in typed:
+                suspicious.append(pc.greater(typed[name], typed[spec.future_anchor]))
+    mask = pa.array(flagged, pa.bool_())
+    for condition in suspicious:
+        mask = pc.or_(mask, pc.fill_null(condition, False))
+    return typed, mask
+
+
+def _fast_table(spec: TableSpec, typed: dict[str, pa.Array], keep: pa.Array, lines: pa.Array, salt: str) -> pa.Table:
+    """The unflagged rows in the output layout (PII hashed, contract columns first)."""
+    columns = {name: array.filter(keep) for name, array in typed.items()}
+    rows = int(pc.sum(keep).as_py() or 0)
+    for raw_name, hash_name in spec.pii.items():
+        raw = columns.pop(raw_name, None)
+        values = raw.to_pylist() if raw is not None else [None] * rows
+        columns[hash_name] = pa.array([hash_pii(v, salt) for v in values], pa.string())
+    columns["_voc_line"] = lines.filter(keep)
+    return pa.table(columns)
+
+
+def _layout(table: pa.Table, spec: TableSpec, unit: str, run_id: str) -> pa.Table:
+    """Contract columns (typed, keys not null) first, then extra columns as text, then lineage."""
+    types = spec.output_types()
+    for name in table.column_names:
+        if name not in types and name != "_voc_line":
+            types[name] = "text"  # an unknown column is kept as text: schema evolves, types stay stable
+    rows = table.num_rows
+    arrays, fields = [], []
+    for name, kind in types.items():
+        arrays.append(table.column(name).cast(ARROW_TYPES[kind]) if name in table.column_names else pa.nulls(rows, ARROW_TYPES[kind]))
+        fields.append(pa.field(name, ARROW_TYPES[kind], nullable=name not in spec.primary_key))
+    arrays += [pa.array([run_id] * rows, pa.string()), pa.array([unit] * rows, pa.string()), table.column("_voc_line")]
     fields += [pa.field(name, ARROW_TYPES[kind]) for name, kind in zip(LINEAGE_COLUMNS, ("text", "text", "integer"))]
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def _missing_columns(spec: TableSpec, records: list[RawRecord], declared_columns: list[str] | None) -> list[str]:
+def _latest_per_key(table: pa.Table, spec: TableSpec) -> pa.Table:
+    """One row per primary key: the later by ``order_by`` time, then by line; kept in line order."""
+    if table.num_rows < 2:
+        return table
+    ranked = table.take(
+        pc.sort_indices(table, sort_keys=[(spec.order_by, "ascending", "at_start"), ("_voc_line", "ascending", "at_start")])
+    )
+    ranked = ranked.append_column("_rank", pa.array(range(ranked.num_rows), pa.int64()))
+    winners = ranked.group_by(list(spec.primary_key), use_threads=False).aggregate([("_rank", "max")])["_rank_max"]
+    kept = ranked.take(winners).drop_columns(["_rank"])
+    return kept.take(pc.sort_indices(kept, sort_keys=[("_voc_line", "ascending")]))
+
+
+def _missing_columns(spec: TableSpec, unit: Unit, declared_columns: list[str] | None) -> list[str]:
     if declared_columns is not None:
         present = set(declared_columns)
-    elif len(records) >= MIN_RECORDS_TO_INFER_A_MISSING_COLUMN:
-        present = set().union(*(record.fields for record in records))
+    elif len(unit) >= MIN_RECORDS_TO_INFER_A_MISSING_COLUMN:
+        present = set(unit.columns)
     else:
         return []
     return [name for name in spec.required if name not in present]
 
 
+def validate(
+    spec: TableSpec,
+    unit_name: str,
+    unit: Unit,
+    *,
+    future_limit: datetime,
+    salt: str,
+    run_id: str,
+    declared_columns: list[str] | None = None,
+) -> Validated:
+    """Type, check and deduplicate one unit's records.
+
+    A required column missing from the unit (from its header, or from every record of a headerless
+    file) quarantines every record as ``missing_required_column``; other units still load.
+    """
+    absent = _missing_columns(spec, unit, declared_columns)
+    if len(unit) and absent:
+        detail = f"file '{unit_name}' has no column '{absent[0]}'"
+        rejections = []
+        for row in range(len(unit)):
+            record = unit.record(row)
+            rejections.append(Rejection(record.line, "missing_required_column", detail, record.payload(), _record_id(record.fields, spec)))
+        return Validated(None, rejections, 0)
+    if not len(unit):
+        return Validated(None, [], 0)
+    typed, flagged = _fast_columns(spec, unit, future_limit)
+    lines = pa.array(unit.lines, pa.int64())
+    parts = [_fast_table(spec, typed, pc.invert(flagged), lines, salt)]
+    rejections: list[Rejection] = []
+    accepted: list[dict] = []
+    for row in pc.indices_nonzero(flagged).to_pylist():
+        record = unit.record(row)
+        try:
+            accepted.append({**_clean_record(record.fields, spec, future_limit, salt), "_voc_line": record.line})
+        except _Rejected as rejected:
+            rejections.append(Rejection(record.line, rejected.reason, rejected.detail, record.payload(), _record_id(record.fields, spec)))
+    if accepted:
+        parts.append(pa.Table.from_pylist(accepted))
+    good = [_layout(part, spec, unit_name, run_id) for part in parts if part.num_rows]
+    if not good:
+        return Validated(None, rejections, 0)
+    table = pa.concat_tables(good, promote_options="default")
+    kept = _latest_per_key(table, spec)
+    return Validated(kept, rejections, table.num_rows - kept.num_rows)
+
+
 def validated_items(
     spec: TableSpec,
-    unit: str,
+    unit_name: str,
     records: list[RawRecord],
     reader_rejections: list[Rejection],
     *,
@@ -263,42 +480,30 @@ def validated_items(
     run_id: str,
     declared_columns: list[str] | None = None,
 ) -> Iterator[object]:
-    """Yield the unit's loadable Arrow table, its quarantine rows and its load_stats row.
-
-    A required column missing from the unit (from its header, or from every record of a headerless
-    file) quarantines every record as ``missing_required_column``; other units still load.
-    """
-    rejections = list(reader_rejections)
-    absent = _missing_columns(spec, records, declared_columns)
-    good: list[tuple[int, dict]] = []
-    if records and absent:
-        detail = f"file '{unit}' has no column '{absent[0]}'"
-        rejections += [
-            Rejection(r.line, "missing_required_column", detail, r.payload(), _record_id(r.fields, spec)) for r in records
-        ]
-    else:
-        for record in records:
-            try:
-                good.append((record.line, _clean_record(record.fields, spec, future_limit, salt)))
-            except _Rejected as rejected:
-                rejections.append(
-                    Rejection(
-                        record.line, rejected.reason, rejected.detail, record.payload(), _record_id(record.fields, spec)
-                    )
-                )
-    kept = _latest_per_key(good, spec)
-    stats = LoadStats(
-        source=spec.source,
-        file=unit,
-        run_id=run_id,
-        records_seen=len(records) + len(reader_rejections),
-        records_quarantined=len(rejections),
-        records_deduplicated=len(good) - len(kept),
-        records_loaded=len(kept),
+    """Validate one whole unit and yield its rows to merge, its quarantine rows and its load_stats row."""
+    result = validate(
+        spec, unit_name, Unit.from_records(records), future_limit=future_limit, salt=salt, run_id=run_id,
+        declared_columns=declared_columns,
     )
-    if kept:
-        yield dlt.mark.with_hints(_arrow_table(kept, spec, unit, run_id), spec.table_hints(), create_table_variant=True)
-    if rejections:
-        rejections.sort(key=lambda r: r.line)
-        yield quarantine_item(rejections, source=spec.source, file=unit, run_id=run_id)
-    yield load_stats_item(stats)
+    result.rejections[:0] = reader_rejections
+    yield from result_items(spec, unit_name, result, run_id)
+    yield load_stats_item(
+        LoadStats(
+            source=spec.source,
+            file=unit_name,
+            run_id=run_id,
+            records_seen=len(records) + len(reader_rejections),
+            records_quarantined=len(result.rejections),
+            records_deduplicated=result.deduplicated,
+            records_loaded=result.loaded,
+        )
+    )
+
+
+def result_items(spec: TableSpec, unit_name: str, result: Validated, run_id: str) -> Iterator[object]:
+    """The rows to merge (as this table's variant) and the quarantine rows of one validated unit."""
+    if result.table is not None and result.table.num_rows:
+        yield dlt.mark.with_hints(result.table, spec.table_hints(), create_table_variant=True)
+    if result.rejections:
+        rejections = sorted(result.rejections, key=lambda r: r.line)
+        yield quarantine_item(rejections, source=spec.source, file=unit_name, run_id=run_id)

@@ -16,7 +16,7 @@ from dlt.sources.sql_database import sql_database
 
 from ingestion.common import SHANGHAI, CursorRange, Window, EPOCH
 from ingestion.cursor_units import CURSOR_COLUMN, run_cursor_unit
-from ingestion.records import RawRecord, TableSpec
+from ingestion.records import TableSpec, Unit
 
 ROWID = "_voc_rowid"
 OPEN_END = datetime(9999, 12, 31, tzinfo=timezone.utc)
@@ -48,7 +48,7 @@ def sql_table_resources(
     is_sqlite = url.startswith("sqlite")
 
     def make_resource(spec: TableSpec):
-        def fetch(planned: CursorRange) -> Iterator[RawRecord]:
+        def fetch(planned: CursorRange) -> Iterator[Unit]:
             tables = sql_database(
                 credentials=url,
                 table_names=[spec.table],
@@ -66,12 +66,15 @@ def sql_table_resources(
                     on_cursor_value_missing="include" if planned.since == EPOCH else "exclude",
                 )
             )
-            ordinal = 0
+            read = 0
             for batch in table_rows:
-                for row in batch.to_pylist():
-                    ordinal += 1
-                    rowid = row.pop("rowid", None) if is_sqlite else None
-                    yield RawRecord(rowid or ordinal, row)
+                if is_sqlite:
+                    lines = batch.column("rowid").to_pylist()
+                    batch = batch.drop_columns(["rowid"])
+                else:
+                    lines = list(range(read + 1, read + batch.num_rows + 1))
+                read += batch.num_rows
+                yield Unit.from_arrow(batch, lines)
 
         @dlt.resource(name=spec.table, **spec.resource_hints())
         def table_resource() -> Iterator[object]:

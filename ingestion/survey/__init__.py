@@ -15,7 +15,7 @@ from dlt.sources.rest_api import RESTAPIConfig, rest_api_resources
 
 from ingestion.common import SHANGHAI, CursorRange, Window, default_run_id
 from ingestion.cursor_units import run_cursor_unit
-from ingestion.records import RawRecord, TableSpec
+from ingestion.records import RawRecord, TableSpec, Unit
 
 RESPONSES_PATH = "/api/v1/responses"
 RESPONSES = TableSpec(
@@ -89,13 +89,14 @@ def survey_source(
     window = Window.of(window_start, window_end, is_history_window)
     run_id = run_id or default_run_id()
 
-    def fetch(planned: CursorRange) -> Iterator[RawRecord]:
+    def fetch(planned: CursorRange) -> Iterator[Unit]:
+        """All pages of the range as one unit, so a response met twice while paging is deduplicated."""
         responses_pages = rest_api_resources(responses_config(base_url, api_key, planned, page_size))[0]
-        for number, record in enumerate(responses_pages, start=1):
-            if isinstance(record, dict):
-                yield RawRecord(number, record)
-            else:  # not an object: nothing required is present
-                yield RawRecord(number, {}, json.dumps(record, ensure_ascii=False))
+        records = [
+            RawRecord(number, record) if isinstance(record, dict) else RawRecord(number, {}, json.dumps(record, ensure_ascii=False))
+            for number, record in enumerate(responses_pages, start=1)
+        ]
+        yield Unit.from_records(records)
 
     @dlt.resource(name=RESPONSES.table, **RESPONSES.resource_hints())
     def responses() -> Iterator[object]:

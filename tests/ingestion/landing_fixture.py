@@ -103,7 +103,16 @@ def write_public_opinion(root: Path) -> list[tuple]:
     _jsonl(folder / "posts_2026-03-10.jsonl", [post, {**post, "post_id": "P2", "platform": "douyin", "likes": "3"}])
     _jsonl(
         folder / "posts_2026-03-10_supplement.jsonl",
-        [{**post, "post_id": "P3", "text": "补充：续航虚标", "ip_city": "上海", "extra_field": {"a": 1}}],
+        [
+            {
+                **post,
+                "post_id": "P3",
+                "published_at": "2026-03-10T21:00:00.250+08:00",
+                "text": "补充：\u0007续航虚标",
+                "ip_city": "上海",
+                "extra_field": {"a": 1},
+            }
+        ],
     )
     no_handle = {k: v for k, v in post.items() if k != "handle"}
     _jsonl(

@@ -59,11 +59,15 @@ def test_extra_columns_are_kept_and_a_missing_column_quarantines_only_its_file(i
     ingest.run("call_center")
     ingest.run("public_opinion")
     assert ingest.query("select sentiment_tag from raw_call_center.calls where call_id = 'C3'") == [("neg",)]
-    assert ingest.query("select post_id, extra_field from raw_public_opinion.posts order by 1") == [
-        ("P1", None),
-        ("P2", None),
-        ("P3", '{"a": 1}'),
+    assert ingest.query("select post_id, extra_field, likes from raw_public_opinion.posts order by 1") == [
+        ("P1", None, 12),
+        ("P2", None, 3),
+        ("P3", '{"a": 1}', 12),
     ]
+    # nested JSON and a fractional timestamp take the per-record path: same cleaning there
+    assert ingest.query(
+        "select text, epoch_ms(published_at) % 1000 from raw_public_opinion.posts where post_id = 'P3'"
+    ) == [("补充：续航虚标", 250)]
     details = ingest.query("select distinct detail from raw_public_opinion.quarantine")
     assert details == [("file 'posts_2026-03-11.jsonl' has no column 'handle'",)]
 
