@@ -101,6 +101,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_classify(args: argparse.Namespace) -> int:
+    from udfs.codeframe.batch import classify_file
+    from udfs.codeframe.schema import CodeframeError
+
+    try:
+        rows = classify_file(args.input, args.output, codeframe_path=args.codeframe)
+    except (FileNotFoundError, ValueError, CodeframeError) as error:
+        raise SystemExit(f"voc classify: {error}") from None
+    print(f"coded {rows:,} rows → {args.output}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from udfs.codeframe.evaluate import evaluate_real, evaluate_world
+
+    if not args.truth and not args.real:
+        raise SystemExit("voc eval: give --truth DIR (a generated world's truth) and/or --real [DIR] (labelled real texts)")
+    if args.truth:
+        evaluate_world(args.truth, codeframe_path=args.codeframe, detail=args.detail)
+    if args.real:
+        evaluate_real(None if args.real == "default" else args.real, split=args.split, codeframe_path=args.codeframe, detail=args.detail)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voc", description="Voice-of-the-Customer warehouse")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -119,6 +143,20 @@ def build_parser() -> argparse.ArgumentParser:
     refresh.add_argument("--start", type=_parse_day)
     refresh.add_argument("--end", type=_parse_day, help="last day, inclusive")
     refresh.set_defaults(handler=cmd_refresh)
+
+    classify = commands.add_parser("classify", help="code a CSV/JSONL file with a `text` column against the codeframe")
+    classify.add_argument("--in", dest="input", required=True, help="CSV or JSONL with a text column (an id column is kept)")
+    classify.add_argument("--out", dest="output", required=True, help="JSONL, one line per input row")
+    classify.add_argument("--codeframe", help="codeframe YAML (default: udfs/codeframe/codeframe.yaml)")
+    classify.set_defaults(handler=cmd_classify)
+
+    evaluate = commands.add_parser("eval", help="precision/recall/F1 of the classifier on planted truth and/or real labelled texts")
+    evaluate.add_argument("--truth", help="truth dir of a generated world (default world: VOC_TRUTH)")
+    evaluate.add_argument("--real", nargs="?", const="default", help="dir of the real labelled files (default ../shared/data/real)")
+    evaluate.add_argument("--split", default="even", choices=["even", "odd", "all"], help="real-data rows to report on (tuning used odd rows)")
+    evaluate.add_argument("--codeframe", help="codeframe YAML to evaluate")
+    evaluate.add_argument("--detail", action="store_true", help="also print per-leaf and per-L2 tables")
+    evaluate.set_defaults(handler=cmd_eval)
 
     demo = commands.add_parser("demo", help="generate the demo world if absent, refresh every day, print a summary")
     demo.set_defaults(handler=cmd_demo)

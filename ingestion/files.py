@@ -18,15 +18,15 @@ from dlt.sources.filesystem import FileItemDict
 
 from ingestion.common import Window, export_day, export_day_future_limit, strip_control_chars
 from ingestion.quarantine import Rejection
-from ingestion.records import RawRecord, TableSpec, validated_items
+from ingestion.records import RawRecord, TableSpec, Unit, validated_items
 
 logger = logging.getLogger(__name__)
 
 @dataclass
 class ReadFile:
-    """What a reader made of a file: parsed records, lines it rejected, and its header if it has one."""
+    """What a reader made of a file: its parsed records, the lines it rejected, its header if it has one."""
 
-    records: list[RawRecord] = field(default_factory=list)
+    unit: Unit
     rejections: list[Rejection] = field(default_factory=list)
     columns: list[str] | None = None
 
@@ -46,8 +46,8 @@ def _physical_lines(content: bytes) -> list[bytes]:
 
 def read_jsonl(content: bytes) -> ReadFile:
     """JSON Lines, UTF-8: one record per line; record number = 1-based line."""
-    result = ReadFile()
-    records, rejections = result.records, result.rejections
+    records: list[RawRecord] = []
+    rejections: list[Rejection] = []
     for number, raw in enumerate(_physical_lines(content), start=1):
         try:
             text = raw.decode("utf-8")
@@ -66,7 +66,7 @@ def read_jsonl(content: bytes) -> ReadFile:
             rejections.append(Rejection(number, "invalid_json", "line is not a JSON object", text))
             continue
         records.append(RawRecord(number, value, text))
-    return result
+    return ReadFile(Unit.from_records(records), rejections)
 
 
 def csv_reader(encoding: str = "gb18030", delimiter: str = ",") -> Reader:
@@ -75,15 +75,18 @@ def csv_reader(encoding: str = "gb18030", delimiter: str = ",") -> Reader:
     def read_csv(content: bytes) -> ReadFile:
         lines = _physical_lines(content)
         if not lines:
-            return ReadFile(columns=[])
+            return ReadFile(Unit([], {}), columns=[])
         try:
             header = [name.strip() for name in _split_csv_line(lines[0].decode(encoding), delimiter)]
         except (UnicodeDecodeError, csv.Error) as error:
             detail = f"header line unreadable: {error}"
-            return ReadFile(rejections=[Rejection(n, "malformed_line", detail, raw) for n, raw in enumerate(lines[1:], start=2)])
-        result = ReadFile(columns=header)
-        records, rejections = result.records, result.rejections
+            rejected = [Rejection(n, "malformed_line", detail, raw) for n, raw in enumerate(lines[1:], start=2)]
+            return ReadFile(Unit([], {}), rejected)
         width = len(header)
+        numbers: list[int] = []
+        rows: list[list[str]] = []
+        texts: list[str] = []
+        rejections: list[Rejection] = []
         for number, raw in enumerate(lines[1:], start=2):
             try:
                 text = raw.decode(encoding)
@@ -99,8 +102,13 @@ def csv_reader(encoding: str = "gb18030", delimiter: str = ",") -> Reader:
                 detail = f"expected {width} fields, got {len(values)}"
                 rejections.append(Rejection(number, "malformed_line", detail, text))
                 continue
-            records.append(RawRecord(number, {name: (v if v != "" else None) for name, v in zip(header, values)}, text))
-        return result
+            numbers.append(number)
+            rows.append(values)
+            texts.append(text)
+        columns = {name: [value or None for value in values] for name, values in zip(header, zip(*rows))}
+        if not rows:
+            columns = {name: [] for name in header}
+        return ReadFile(Unit(numbers, columns, raws=texts), rejections, header)
 
     return read_csv
 
@@ -138,7 +146,7 @@ def landing_files(
             yield from validated_items(
                 spec,
                 name,
-                read_file.records,
+                read_file.unit,
                 read_file.rejections,
                 future_limit=export_day_future_limit(day),
                 salt=pii_salt,

@@ -26,6 +26,7 @@ from ingestion.common import (
     SHANGHAI,
     export_day_future_limit,
     hash_pii,
+    hash_pii_column,
     parse_date,
     parse_timestamp,
     strip_control_chars,
@@ -223,6 +224,8 @@ class Unit:
     lines: list[int]
     columns: dict[str, list | pa.Array]
     records: list[RawRecord] | None = None
+    raws: list[str | bytes] | None = None
+    """Raw lines for quarantine when there are no ``records`` (CSV)."""
 
     @classmethod
     def from_records(cls, records: list[RawRecord]) -> "Unit":
@@ -243,7 +246,7 @@ class Unit:
         if self.records is not None:
             return self.records[row]
         fields = {name: (values[row] if isinstance(values, list) else values[row].as_py()) for name, values in self.columns.items()}
-        return RawRecord(self.lines[row], fields)
+        return RawRecord(self.lines[row], fields, self.raws[row] if self.raws is not None else None)
 
     def take(self, rows: list[int]) -> "Unit":
         columns = {
@@ -251,7 +254,8 @@ class Unit:
             for name, values in self.columns.items()
         }
         records = [self.records[i] for i in rows] if self.records is not None else None
-        return Unit([self.lines[i] for i in rows], columns, records)
+        raws = [self.raws[i] for i in rows] if self.raws is not None else None
+        return Unit([self.lines[i] for i in rows], columns, records, raws)
 
 
 @dataclass
@@ -281,6 +285,11 @@ def _to_arrow(values: list | pa.Array, kind: str) -> tuple[pa.Array, list[int]]:
         return pa.array(values, type=target), []
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         pass
+    if kind in ("integer", "double"):  # numbers written as text (CSV): one vectorized cast if they all are
+        try:
+            return pc.utf8_trim_whitespace(pa.array(values, type=pa.string())).cast(target), []
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            pass
     if kind == "integer":
         return pa.array([None if v is None else _as_integer(v) for v in values], type=target), []
     if kind == "double":
@@ -378,8 +387,7 @@ def _fast_table(spec: TableSpec, typed: dict[str, pa.Array], keep: pa.Array, lin
     rows = int(pc.sum(keep).as_py() or 0)
     for raw_name, hash_name in spec.pii.items():
         raw = columns.pop(raw_name, None)
-        values = raw.to_pylist() if raw is not None else [None] * rows
-        columns[hash_name] = pa.array([hash_pii(v, salt) for v in values], pa.string())
+        columns[hash_name] = hash_pii_column(raw, salt) if raw is not None else pa.nulls(rows, pa.string())
     columns["_voc_line"] = lines.filter(keep)
     return pa.table(columns)
 
@@ -472,7 +480,7 @@ def validate(
 def validated_items(
     spec: TableSpec,
     unit_name: str,
-    records: list[RawRecord],
+    unit: Unit,
     reader_rejections: list[Rejection],
     *,
     future_limit: datetime,
@@ -482,8 +490,7 @@ def validated_items(
 ) -> Iterator[object]:
     """Validate one whole unit and yield its rows to merge, its quarantine rows and its load_stats row."""
     result = validate(
-        spec, unit_name, Unit.from_records(records), future_limit=future_limit, salt=salt, run_id=run_id,
-        declared_columns=declared_columns,
+        spec, unit_name, unit, future_limit=future_limit, salt=salt, run_id=run_id, declared_columns=declared_columns
     )
     result.rejections[:0] = reader_rejections
     yield from result_items(spec, unit_name, result, run_id)
@@ -492,7 +499,7 @@ def validated_items(
             source=spec.source,
             file=unit_name,
             run_id=run_id,
-            records_seen=len(records) + len(reader_rejections),
+            records_seen=len(unit) + len(reader_rejections),
             records_quarantined=len(result.rejections),
             records_deduplicated=result.deduplicated,
             records_loaded=result.loaded,

@@ -18,7 +18,6 @@ from ingestion.common import SHANGHAI, CursorRange, Window, EPOCH
 from ingestion.cursor_units import CURSOR_COLUMN, run_cursor_unit
 from ingestion.records import TableSpec, Unit
 
-ROWID = "_voc_rowid"
 OPEN_END = datetime(9999, 12, 31, tzinfo=timezone.utc)
 
 
@@ -36,7 +35,7 @@ def _bound(moment: datetime, is_sqlite: bool) -> str | datetime:
 
 def _with_sqlite_rowid(table: sa.Table) -> sa.Table:
     """Select SQLite's rowid too: it is the record number quarantine rows point at."""
-    table.append_column(sa.Column("rowid", sa.Integer, key=ROWID))
+    table.append_column(sa.Column("rowid", sa.Integer))
     return table
 
 

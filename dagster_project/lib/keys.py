@@ -5,6 +5,9 @@ A dlt resource `<table>` of the source family `<family>` lands in the warehouse 
 default Dagster key is `[raw_<family>, <table>]`. Both translators below produce that key,
 so every dbt source depends on the real dlt asset and no placeholder keys exist.
 
+The Python assets of udfs/ (codes, identity) write into the `intermediate` schema; dbt reads
+them as source `udf`, keyed `[intermediate, <table>]` like the Python assets themselves.
+
 Each family's load also writes two side tables (`quarantine`, `load_stats`) that no dlt
 resource is named after; the ingest assets declare them as extra outputs of the same load,
 under the same key scheme.
@@ -21,6 +24,8 @@ from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
 SIDE_TABLES = ("quarantine", "load_stats")
+UDF_SOURCE = "udf"
+UDF_SCHEMA = "intermediate"
 
 def raw_dataset(family: str) -> str:
     return f"raw_{family}"
@@ -58,6 +63,8 @@ class VocDbtTranslator(DagsterDbtTranslator):
         super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] == "source" and dbt_resource_props["source_name"] == UDF_SOURCE:
+            return AssetKey([UDF_SCHEMA, dbt_resource_props["name"]])
         if dbt_resource_props["resource_type"] == "source":
             family = family_of_dataset(dbt_resource_props["source_name"])
             return raw_asset_key(family, dbt_resource_props["name"])

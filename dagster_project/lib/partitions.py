@@ -13,6 +13,9 @@ daily_partitions = DailyPartitionsDefinition(
     timezone=TIMEZONE,
 )
 
+# Late records: every incremental stage re-reads this many days before the window (dbt var `lookback_days`).
+LOOKBACK_DAYS = 3
+
 # A range of days runs as one run: one dlt load and one dbt build per refresh, not one per day.
 single_run = BackfillPolicy.single_run()
 
@@ -28,7 +31,7 @@ def is_history_window(window: TimeWindow) -> bool:
 
 def dbt_window_vars(window: TimeWindow) -> dict[str, str]:
     """The partition window as dbt vars (`start_date` inclusive, `end_date` exclusive)."""
-    return {"start_date": _day(window.start), "end_date": _day(window.end)}
+    return {"start_date": _day(window.start), "end_date": _day(window.end), "lookback_days": LOOKBACK_DAYS}
 
 
 def _day(moment: datetime) -> str:

@@ -34,8 +34,17 @@ def print_refresh_summary(warehouse: Path, result, seconds: float) -> None:
         )
         channels = _rows(
             connection,
-            "select channel, count(*), min(event_date), max(event_date) from intermediate.int_feedback_unified "
-            "group by channel order by channel",
+            "select u.channel, count(*), min(u.event_date), max(u.event_date), max(c.coded_share) "
+            "from intermediate.int_feedback_unified as u left join ("
+            "  select channel, sum(coded_utterances) / sum(utterances) as coded_share "
+            "  from marts.mart_codeframe_coverage group by channel) as c on u.channel = c.channel "
+            "group by u.channel order by u.channel",
+        )
+        pains = _rows(
+            connection,
+            "select l1_name, l2_name, count(distinct feedback_id) as utterances, "
+            "count(distinct case when severity = 'critical' then feedback_id end) as critical "
+            "from marts.fct_feedback_codes where point_type = 'pain' group by all order by utterances desc limit 5",
         )
     print(f"\nRun {run_id} finished in {seconds:,.0f} s: {'success' if result.success else 'FAILED'}")
     print(f"\n{'source':<16}{'seen':>10}{'loaded':>10}{'quarantined':>13}{'deduplicated':>14}  adds up")
@@ -47,9 +56,14 @@ def print_refresh_summary(warehouse: Path, result, seconds: float) -> None:
         print("\nquarantined this run, by reason:")
         for source, reason, count in reasons:
             print(f"  {source:<16}{reason:<26}{count:>8,}")
-    print(f"\n{'channel':<16}{'utterances':>12}  days")
-    for channel, count, first, last in channels:
-        print(f"{channel:<16}{count:>12,}  {first} … {last}")
+    print(f"\n{'channel':<16}{'utterances':>12}{'coded':>8}  days")
+    for channel, count, first, last, coded_share in channels:
+        coded = f"{coded_share:.0%}" if coded_share is not None else "–"
+        print(f"{channel:<16}{count:>12,}{coded:>8}  {first} … {last}")
+    if pains:
+        print("\ntop pain points (marts.fct_feedback_codes):")
+        for l1, l2, count, critical in pains:
+            print(f"  {l1} / {l2:<16}{count:>8,} utterances{f', {critical} critical' if critical else ''}")
     failures = [event for event in result.all_events if event.is_step_failure]
     for event in failures:
         error = event.step_failure_data.error

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
+import pyarrow as pa
 from conftest import day
 
-from ingestion.common import EPOCH, Window, export_day, hash_pii, mask_pii_in_text, parse_timestamp, plan_cursor_range
+from ingestion.common import (
+    EPOCH,
+    Window,
+    export_day,
+    hash_pii,
+    hash_pii_column,
+    mask_pii_in_text,
+    parse_timestamp,
+    plan_cursor_range,
+)
 
 
 def test_hash_pii_normalizes_before_hashing():
@@ -14,6 +24,11 @@ def test_hash_pii_normalizes_before_hashing():
     assert hash_pii("11010519491231002x", "s") == hash_pii("11010519491231002X", "s")
     assert hash_pii("", "s") is None and hash_pii(None, "s") is None
     assert hash_pii("13812345678", "a") != hash_pii("13812345678", "b")
+
+
+def test_the_column_hash_is_the_same_function():
+    values = ["13812345678", " 0086-138-1234-5678 ", "8613812345678", "11010519491231002x", "86 1381234567", "", None, "无"]
+    assert hash_pii_column(pa.array(values), "s").to_pylist() == [hash_pii(v, "s") for v in values]
 
 
 def test_payload_masking_and_export_days():

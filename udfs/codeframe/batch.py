@@ -8,46 +8,120 @@ from pathlib import Path
 
 import pandas as pd
 
-from udfs.codeframe.classifier import UNCODED, Analysis, analyses_to_frame, get_classifier
+from udfs.codeframe.classifier import (FRAME_COLUMNS, METHOD, UNCODED, Analysis, CodeHit, analyses_to_frame,
+                                       get_classifier)
 
 ID_COLUMNS = ("id", "feedback_id", "record_id")
 PARALLEL_MIN_TEXTS = 20_000  # below this, starting workers costs more than it saves
-CHUNK_TEXTS = 5_000
-FRAME_CHUNK_TEXTS = 25_000
+CHUNK_TEXTS = 10_000  # texts per task: streamed to the workers, results streamed back in order
+FRAME_CHUNK_TEXTS = CHUNK_TEXTS
+
+# A compact analysis, cheap to pickle between processes:
+# (sentiment, sentiment_score, ((code, sentiment, score, severity, point_type, evidence, start, end), ...))
+Compact = tuple
+
+
+def compact(analysis: Analysis) -> Compact:
+    return (analysis.sentiment, analysis.sentiment_score,
+            tuple((hit.code, hit.sentiment, hit.sentiment_score, hit.severity, hit.point_type, hit.evidence,
+                   hit.start, hit.end) for hit in analysis.hits))
+
+
+def expand(item: Compact, classifier) -> Analysis:
+    """A compact analysis back to an Analysis (names and need layer from the codeframe)."""
+    leaves, l1, l2 = classifier.codeframe.leaves, classifier.codeframe.l1, classifier.codeframe.l2
+    hits = []
+    for code, polarity, score, severity, point, evidence, start, end in item[2]:
+        leaf = leaves.get(code)
+        names = (l1[leaf.l1].zh, l2[leaf.parent].zh, leaf.zh, leaf.need_layer) if leaf else (None, None, None, None)
+        hits.append(CodeHit(code, names[0], names[1], names[2], polarity, score, severity, names[3], point, evidence,
+                            start, end))
+    return Analysis(hits, item[0], item[1])
+
+
+def iter_compact(texts, codeframe_path: str | None = None, workers: int = 1, chunk_texts: int = CHUNK_TEXTS):
+    """Compact analyses of `texts` (any iterable, consumed lazily), in input order.
+
+    With workers > 1 (and fork available), chunks stream through a Pool whose initializer builds the
+    classifier once per worker (inherited by fork); at most a few chunks are in flight, so neither the
+    parent nor the workers hold the whole batch's results twice."""
+    classifier = get_classifier(codeframe_path)
+    chunks = _chunks(texts, chunk_texts)
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for chunk in chunks:
+            yield from (compact(analysis) for analysis in classifier.analyse_many(chunk))
+        return
+    with multiprocessing.get_context("fork").Pool(workers, _worker_init, (codeframe_path,)) as pool:
+        for part in pool.imap(_compact_chunk, chunks, chunksize=1):
+            yield from part
+
+
+def _chunks(texts, size: int):
+    chunk = []
+    for text in texts:
+        chunk.append(as_text(text))
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def analyse_texts(texts: list, codeframe_path: str | None = None, workers: int = 1) -> list[Analysis]:
-    """Analyse texts, each distinct text once, over `workers` processes (fork) when the batch is large."""
+    """Analyse texts (identical texts once per chunk), over `workers` processes when the batch is large."""
     classifier = get_classifier(codeframe_path)
-    texts = [as_text(text) for text in texts]
-    unique = list(dict.fromkeys(texts))
-    if workers <= 1 or len(unique) < PARALLEL_MIN_TEXTS or "fork" not in multiprocessing.get_all_start_methods():
-        results = dict(zip(unique, classifier.analyse_many(unique)))
-    else:
-        chunks = [unique[i:i + CHUNK_TEXTS] for i in range(0, len(unique), CHUNK_TEXTS)]
-        with multiprocessing.get_context("fork").Pool(workers, _worker_init, (codeframe_path,)) as pool:
-            analysed = pool.map(_analyse_chunk, chunks, chunksize=1)
-        results = {text: analysis for chunk, part in zip(chunks, analysed) for text, analysis in zip(chunk, part)}
-    return [results[text] for text in texts]
+    workers = workers if len(texts) >= PARALLEL_MIN_TEXTS else 1
+    if workers <= 1:
+        return classifier.analyse_many([as_text(text) for text in texts])
+    return [expand(item, classifier) for item in iter_compact(texts, codeframe_path, workers)]
 
 
 def classify_frame_parallel(df: pd.DataFrame, text_col: str = "text", id_col: str = "feedback_id",
                             codeframe_path: str | None = None, workers: int = 2) -> pd.DataFrame:
-    """classify_frame over `workers` processes; each returns its chunk's frame (cheap to pickle)."""
-    ids, texts = df[id_col].tolist(), [as_text(text) for text in df[text_col].tolist()]
+    """classify_frame over `workers` processes: texts stream to the workers in chunks, compact tuples come
+    back, and the output frame is built once at the end (columns: FRAME_COLUMNS)."""
     classifier = get_classifier(codeframe_path)
-    if workers <= 1 or len(texts) < PARALLEL_MIN_TEXTS or "fork" not in multiprocessing.get_all_start_methods():
-        return analyses_to_frame(ids, classifier.analyse_many(texts), classifier.version)
-    chunks = [(ids[i:i + FRAME_CHUNK_TEXTS], texts[i:i + FRAME_CHUNK_TEXTS])
-              for i in range(0, len(texts), FRAME_CHUNK_TEXTS)]
-    with multiprocessing.get_context("fork").Pool(workers, _worker_init, (codeframe_path,)) as pool:
-        frames = pool.map(_frame_chunk, chunks, chunksize=1)
-    return pd.concat(frames, ignore_index=True)
+    if workers <= 1 or len(df) < PARALLEL_MIN_TEXTS:
+        return analyses_to_frame(df[id_col].tolist(), classifier.analyse_many([as_text(t) for t in df[text_col]]),
+                                 classifier.version)
+    return compact_to_frame(df[id_col].tolist(), iter_compact(df[text_col], codeframe_path, workers), classifier)
 
 
-def _frame_chunk(chunk: tuple[list, list[str]]) -> pd.DataFrame:
-    classifier = get_classifier(_worker_codeframe)
-    return analyses_to_frame(chunk[0], classifier.analyse_many(chunk[1]), classifier.version)
+def compact_to_frame(ids: list, items, classifier) -> pd.DataFrame:
+    """One row per utterance x code from compact analyses (an iterable, consumed once)."""
+    leaves, l1_nodes, l2_nodes = classifier.codeframe.leaves, classifier.codeframe.l1, classifier.codeframe.l2
+    names = {code: (l1_nodes[leaf.l1].zh, l2_nodes[leaf.parent].zh, leaf.zh, leaf.need_layer)
+             for code, leaf in leaves.items()}
+    empty = (None, None, None, None)
+    row_ids, codes, l1, l2, l3, polarity, score, severity, need, point, evidence, start, end = ([] for _ in range(13))
+    for feedback_id, item in zip(ids, items):
+        for code, hit_polarity, hit_score, hit_severity, hit_point, hit_evidence, hit_start, hit_end in item[2]:
+            row_ids.append(feedback_id)
+            codes.append(code)
+            name = names.get(code, empty)
+            l1.append(name[0])
+            l2.append(name[1])
+            l3.append(name[2])
+            need.append(name[3])
+            polarity.append(hit_polarity)
+            score.append(hit_score)
+            severity.append(hit_severity)
+            point.append(hit_point)
+            evidence.append(hit_evidence)
+            start.append(hit_start)
+            end.append(hit_end)
+    rows = len(codes)
+    frame = pd.DataFrame({
+        "feedback_id": row_ids, "codeframe_version": [classifier.version] * rows, "code": codes, "l1": l1, "l2": l2,
+        "l3": l3, "sentiment": pd.array(polarity, dtype="int8"), "sentiment_score": pd.array(score, dtype="float64"),
+        "severity": severity, "need_layer": need, "point_type": point, "evidence": evidence,
+        "start": pd.array(start, dtype="Int64"), "end": pd.array(end, dtype="Int64"), "method": [METHOD] * rows,
+    }, columns=FRAME_COLUMNS)
+    return frame
+
+
+def _compact_chunk(texts: list[str]) -> list[Compact]:
+    return [compact(analysis) for analysis in get_classifier(_worker_codeframe).analyse_many(texts)]
 
 
 def as_text(value) -> str:
@@ -71,10 +145,6 @@ def _worker_init(codeframe_path: str | None) -> None:
     global _worker_codeframe
     _worker_codeframe = codeframe_path
     get_classifier(codeframe_path)  # inherited from the parent by fork; built here otherwise
-
-
-def _analyse_chunk(texts: list[str]) -> list[Analysis]:
-    return get_classifier(_worker_codeframe).analyse_many(texts)
 
 
 def read_table(path: str | Path, text_col: str = "text") -> pd.DataFrame:
@@ -110,14 +180,38 @@ def classify_file(in_path: str | Path, out_path: str | Path, codeframe_path: str
     ids = frame[id_col].tolist() if id_col else list(range(1, len(frame) + 1))
     codeframe = str(codeframe_path) if codeframe_path else None
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    analyses = analyse_texts(frame[text_col].tolist(), codeframe, workers)
-    version = get_classifier(codeframe).version
+    if len(frame) < PARALLEL_MIN_TEXTS:
+        workers = 1
+    texts = frame[text_col].tolist()
+    del frame
+    classifier = get_classifier(codeframe)
+    version, names = classifier.version, leaf_names(classifier)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with out_path.open("w", encoding="utf-8") as handle:
-        for row_id, analysis in zip(ids, analyses):
-            handle.write(json.dumps(analysis_record(row_id, analysis, version), ensure_ascii=False) + "\n")
+        for row_id, item in zip(ids, iter_compact(texts, codeframe, workers)):
+            handle.write(json.dumps(compact_record(row_id, item, version, names), ensure_ascii=False) + "\n")
     return len(ids)
+
+
+def compact_record(row_id, item: Compact, version: str, names: dict) -> dict:
+    codes = []
+    for code, polarity, score, severity, point, evidence, start, end in item[2]:
+        if code == UNCODED:
+            continue
+        l1, l2, l3, need = names.get(code, (None, None, None, None))
+        codes.append({"code": code, "l1": l1, "l2": l2, "l3": l3, "sentiment": polarity, "sentiment_score": score,
+                      "severity": severity, "need_layer": need, "point_type": point, "evidence": evidence,
+                      "start": start, "end": end})
+    return {"id": _plain(row_id), "codeframe_version": version, "uncoded": not codes, "codes": codes,
+            "sentiment": item[0], "sentiment_score": item[1]}
+
+
+def leaf_names(classifier) -> dict:
+    """code -> (l1 name, l2 name, leaf name, need layer)."""
+    cf = classifier.codeframe
+    return {code: (cf.l1[leaf.l1].zh, cf.l2[leaf.parent].zh, leaf.zh, leaf.need_layer)
+            for code, leaf in cf.leaves.items()}
 
 
 def analysis_record(row_id, analysis: Analysis, version: str) -> dict:

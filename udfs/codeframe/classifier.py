@@ -32,6 +32,7 @@ EVIDENCE_MAX_CHARS = 60
 CLAUSE_BREAK = re.compile(r"[，,。.！!？?；;：:\n\r\t ~～…、|/（）()【】\[\]\"“”'‘’]+")
 SEGMENT = re.compile(r"[^，,。！!？?；;\s]+")  # jieba never joins words across these
 SEGMENT_CACHE_SIZE = 50_000
+SENTENCE_END = re.compile(r"[。!?！？;；\n]")
 CLAUSE_INITIAL_CONTRAST = frozenset({"就是", "只是"})  # elsewhere they mean "exactly"/"only"
 
 # Traditional -> simplified for the characters customers type most; one character for one, so
@@ -112,6 +113,7 @@ class Classifier:
         self._needs_boundary = [len(term) <= 2 or term.isascii() for term in roles]
         self._automaton = ahocorasick.Automaton()
         self._segment_cache: dict[str, list] = {}
+        self._span_cache: dict[tuple, tuple] = {}
         for index, (term, role) in enumerate(roles.items()):
             if SEGMENT.fullmatch(term):  # a term spanning punctuation can never sit inside one segment
                 self._automaton.add_word(term, (len(term), index))
@@ -122,6 +124,8 @@ class Classifier:
                               if rules["not_critical"] else None)
         leaf_index = {leaf.id: i for i, leaf in enumerate(self.leaves)}
         self._critical_patterns = [(leaf_index[leaf], re.compile(pattern)) for leaf, pattern in rules["critical_patterns"]]
+        self._critical_any = (re.compile("|".join(f"(?:{pattern})" for _, pattern in rules["critical_patterns"]))
+                              if rules["critical_patterns"] else None)  # one scan; most texts have no match
         self.tokenizer = Tokenizer(user_words=(kw for leaf in self.leaves for kw in leaf.keywords),
                                    cache_dir=cache_dir)
 
@@ -171,9 +175,18 @@ class Classifier:
             if not target.polarity and any(self.leaves[i].severity == "critical" for i in indexes):
                 target.polarity = -1.0  # 方向盘锁死, 暴冲: naming a safety failure is a complaint
             target.specific = bool(target.polarity)
-        for keyword in self.codeframe.rules["needs_opinion"]:
+        rules = self.codeframe.rules
+        for keyword in rules["needs_opinion"]:
             if keyword.lower() in keyword_leaves:
                 roles[keyword.lower()].needs_opinion = True
+                roles[keyword.lower()].generic = True
+        for keyword in rules["generic"]:
+            if keyword.lower() in keyword_leaves:
+                roles[keyword.lower()].generic = True
+        for keyword in rules["summary"]:
+            if keyword.lower() in keyword_leaves:
+                roles[keyword.lower()].summary = True
+                roles[keyword.lower()].generic = True
         return roles
 
     def customer_voice(self, norm: str) -> str:
@@ -196,26 +209,24 @@ class Classifier:
     def analyse(self, text) -> Analysis:
         text = text if isinstance(text, str) else ("" if text is None or _is_missing(text) else str(text))
         norm = self.customer_voice(normalise(text))
-        units = self._units(norm)
-        if not units:
+        clauses, scored = self._scored_clauses(norm)
+        if not clauses:
             score = _fallback_score(norm)
             return Analysis([self._uncoded(score, False)], sentiment.label(score), sentiment.squash(score))
-        clauses = self._clauses(norm, units)
         hits: dict[int, CodeHit] = {}
-        clause_totals = []
-        any_suggestion = False
-        scored = []
-        for clause in clauses:
-            clause_units = clause[0]
-            scales = [self._scale_of(unit[2]) if unit[2].leaves else 0 for unit in clause_units]
-            result = sentiment.score_clause(clause_units, scales, clause[3])
-            scored.append(result)
-            clause_totals.append((result.total, clause[4], clause[5]))
-            any_suggestion |= result.suggestion
+        clause_totals = [(result.total, clause[4], clause[5]) for clause, result in zip(clauses, scored)]
+        any_suggestion = any(result.suggestion for result in scored)
+        previous_end = -1  # end of the last clause that coded a specific (non-generic) aspect
+        summaries: dict[int, CodeHit] = {}
         for position, (clause, result) in enumerate(zip(clauses, scored)):
             if result.aspect_scores:
-                self._collect(text, norm, clause, result, self._borrowed_verdict(position, clauses, scored), hits)
-        if self._critical_patterns:
+                inherits = previous_end >= 0 and not SENTENCE_END.search(norm, previous_end, clause[1])
+                if self._collect(text, norm, clause, result, self._borrowed_verdict(position, clauses, scored), hits,
+                                 inherits, summaries):
+                    previous_end = clause[2]
+        if summaries and not hits:
+            hits.update(summaries)
+        if self._critical_any is not None and self._critical_any.search(norm):
             self._critical_phrases(text, norm, hits)
         score = sentiment.overall_score(clause_totals)
         if -0.05 <= score <= 0.05:
@@ -241,6 +252,56 @@ class Classifier:
     def classify_frame(self, df: pd.DataFrame, text_col: str = "text", id_col: str = "feedback_id") -> pd.DataFrame:
         """One row per utterance x code, one `uncoded` row where nothing applies (columns: FRAME_COLUMNS)."""
         return analyses_to_frame(df[id_col].tolist(), self.analyse_many(df[text_col].tolist()), self.version)
+
+    def _scored_clauses(self, norm: str) -> tuple[list, list]:
+        """Clauses with their scores, computed per span between punctuation and cached per span text:
+        feedback repeats its phrases, so most spans of a large batch have been seen before. A span's
+        clauses and scores depend only on its own text and whether a question mark closes it."""
+        cache = self._span_cache
+        clauses: list = []
+        scored: list = []
+        position = 0
+        length = len(norm)
+        for match in CLAUSE_BREAK.finditer(norm):
+            start = match.start()
+            if start > position:
+                self._add_span(cache, norm, position, start, "?" in match.group(), clauses, scored)
+            position = match.end()
+        if position < length:
+            self._add_span(cache, norm, position, length, False, clauses, scored)
+        return clauses, scored
+
+    def _add_span(self, cache, norm, start, end, question, clauses, scored) -> None:
+        key = (norm[start:end], question)
+        entry = cache.get(key)
+        if entry is None:
+            entry = self._span_entry(key[0], question)
+            if len(cache) >= SEGMENT_CACHE_SIZE:
+                cache.clear()
+            cache[key] = entry
+        leading_contrast, parts = entry
+        if leading_contrast and clauses:
+            clauses[-1][5] = True  # 外观漂亮，但是油耗高: the earlier clause yields
+        for units, rel_start, rel_end, after, before, result in parts:
+            if start:
+                units = [(a + start, b + start, role) for a, b, role in units]
+            clauses.append([units, rel_start + start, rel_end + start, question, after, before])
+            scored.append(result)
+
+    def _span_entry(self, span: str, question: bool) -> tuple:
+        units = self._segment_units(span)
+        if not units:
+            return False, ()
+        clauses = self._clauses(span, units, question)
+        leading = bool(clauses) and clauses[0] == "lead"
+        if leading:
+            clauses = clauses[1:]
+        parts = []
+        for clause_units, rel_start, rel_end, _, after, before in clauses:
+            scales = [self._scale_of(unit[2]) if unit[2].leaves else 0 for unit in clause_units]
+            parts.append((clause_units, rel_start, rel_end, after, before,
+                          sentiment.score_clause(clause_units, scales, question)))
+        return leading, tuple(parts)
 
     def _scale_of(self, role: Role) -> int:
         for index in role.leaves:
@@ -294,39 +355,27 @@ class Classifier:
         roles = self._roles_by_index
         return [(start, end, roles[index]) for start, end, index in chosen]
 
-    def _clauses(self, norm: str, units) -> list[tuple]:
-        """(units, start, end, is_question, after_contrast, before_contrast) per clause."""
-        spans = []
-        position = 0
-        for match in CLAUSE_BREAK.finditer(norm):
-            if match.start() > position:
-                spans.append([position, match.start(), "?" in match.group()])
-            position = match.end()
-        if position < len(norm):
-            spans.append([position, len(norm), False])
-        starts = [span[0] for span in spans]
-        grouped: list[list] = [[] for _ in spans]
+    def _clauses(self, span: str, units, question: bool) -> list:
+        """(units, start, end, is_question, after_contrast, before_contrast) per clause of one span; a
+        leading "lead" marker when the span opens with a contrast word (the clause before it yields)."""
+        clauses: list = []
+        current: list = []
+        current_start, after_contrast = 0, False
         for unit in units:
-            grouped[bisect.bisect_right(starts, unit[0]) - 1].append(unit)
-        clauses = []
-        for (start, end, question), clause_units in zip(spans, grouped):
-            if not clause_units:
+            role = unit[2]
+            if role.contrast and (not current or span[unit[0]:unit[1]] not in CLAUSE_INITIAL_CONTRAST):
+                if current:
+                    clauses.append([current, current_start, unit[0], question, after_contrast, True])
+                    current, current_start = [], unit[0]
+                elif clauses and clauses[-1] != "lead":
+                    clauses[-1][5] = True
+                elif not clauses:
+                    clauses.append("lead")
+                after_contrast = True
                 continue
-            current: list = []
-            current_start, after_contrast = start, False
-            for unit in clause_units:
-                role = unit[2]
-                if role.contrast and (not current or norm[unit[0]:unit[1]] not in CLAUSE_INITIAL_CONTRAST):
-                    if current:
-                        clauses.append([current, current_start, unit[0], question, after_contrast, True])
-                        current, current_start = [], unit[0]
-                    elif clauses:
-                        clauses[-1][5] = True  # 外观漂亮，但是油耗高: the earlier clause yields
-                    after_contrast = True
-                    continue
-                current.append(unit)
-            if current:
-                clauses.append([current, current_start, end, question, after_contrast, False])
+            current.append(unit)
+        if current:
+            clauses.append([current, current_start, len(span), question, after_contrast, False])
         return clauses
 
     def _borrowed_verdict(self, position: int, clauses, scored) -> float:
@@ -338,23 +387,35 @@ class Classifier:
             return 0.0
         return following.total
 
-    def _collect(self, text, norm, clause, result, borrowed: float, hits: dict[int, CodeHit]) -> None:
+    def _collect(self, text, norm, clause, result, borrowed: float, hits: dict[int, CodeHit],
+                 inherits: bool = False, summaries: dict | None = None) -> bool:
+        """Code one clause; True when it coded a specific aspect. `inherits`: the previous clause of the
+        same sentence coded one, so generic words here (敷衍, 休息区坐满了人) speak about it."""
         clause_units, clause_start, clause_end = clause[0], clause[1], clause[2]
         clause_text = norm[clause_start:clause_end]
         critical = major = None  # computed on the first negative hit only
         has_opinion = bool(result.unit_values) or result.suggestion or result.unmet or bool(borrowed)
-        specific_parents = {self.leaves[i].parent for unit in clause_units if unit[2].specific for i in unit[2].leaves}
+        candidates = []
         for index, (start, end, role) in enumerate(clause_units):
             if not role.leaves or (role.needs_opinion and not has_opinion):
                 continue
-            score = result.aspect_scores.get(index, 0.0) or borrowed
-            polarity = sentiment.label(score)
             for leaf_index in role.leaves:
                 exclusions = self._exclusions[leaf_index]
                 if exclusions and any(word in clause_text for word in exclusions):
                     continue
-                if not role.specific and self.leaves[leaf_index].parent in specific_parents:
-                    continue  # 换挡有顿挫: the problem leaf (顿挫) wins over the generic one (换挡)
+                candidates.append((index, leaf_index, role))
+                break  # one evidence span supports one leaf
+        if not candidates:
+            return False
+        specific = any(not role.generic for _, _, role in candidates)
+        if not specific and inherits:
+            return False
+        candidates = _most_specific(candidates, clause_units, self.leaves)
+        for index, leaf_index, role in candidates:
+            start, end = clause_units[index][0], clause_units[index][1]
+            score = result.aspect_scores.get(index, 0.0) or borrowed
+            polarity = sentiment.label(score)
+            if True:
                 leaf = self.leaves[leaf_index]
                 severity = "minor"
                 if polarity < 0:
@@ -379,9 +440,11 @@ class Classifier:
                 l1, l2, l3 = self._names[leaf_index]
                 hit = CodeHit(leaf.id, l1, l2, l3, polarity, sentiment.squash(score), severity, leaf.need_layer, point,
                               text[evidence_start:evidence_end], evidence_start, evidence_end)
-                previous = hits.get(leaf_index)
+                target = summaries if role.summary and summaries is not None else hits
+                previous = target.get(leaf_index)
                 if previous is None or _stronger(hit, previous):
-                    hits[leaf_index] = hit
+                    target[leaf_index] = hit
+        return specific
 
     def _negated_critical(self, norm: str, clause_units) -> bool:
         """没有自燃 / 不会起火 / 从来没熄火过: a denied safety failure is not critical."""
@@ -458,6 +521,26 @@ _FALLBACK = [(re.compile(pattern), weight) for pattern, weight in (
 
 def _fallback_score(norm: str) -> float:
     return sum(weight * len(pattern.findall(norm)) for pattern, weight in _FALLBACK)
+
+
+SELECT_MODE = "multi"
+
+
+def _most_specific(candidates, clause_units, leaves):
+    """Most specific leaf wins within a clause: a generic touchpoint noun (客服, APP, 价格) yields to any
+    other aspect; a keyword naming a problem or praise (顿挫, 漏水) beats a neutral one; then the
+    longest keyword. One clause supports one leaf."""
+    if any(not role.generic for _, _, role in candidates):
+        candidates = [c for c in candidates if not c[2].generic]
+    if SELECT_MODE == "one":
+        def rank(c):
+            unit = clause_units[c[0]]
+            return (c[2].specific, unit[1] - unit[0], -unit[0])
+        return [max(candidates, key=rank)]
+    if any(role.specific for _, _, role in candidates):
+        parents = {leaves[i].parent for _, i, role in candidates if role.specific}
+        candidates = [c for c in candidates if c[2].specific or leaves[c[1]].parent not in parents]
+    return candidates
 
 
 def _is_missing(value) -> bool:

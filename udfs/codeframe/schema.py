@@ -184,12 +184,15 @@ def load_codeframe(path: str | Path | None = None) -> Codeframe:
 def _rules(check: _Checker, node, leaves: dict) -> dict:
     """Optional `rules`: non_customer (regexes blanked before coding), needs_opinion (keywords that
     code only when their clause holds an opinion), critical_patterns ({leaf, pattern}: a safety failure
-    phrased freely, e.g. 气囊一个都没弹出来), not_critical (negated cues: 没有自燃)."""
-    out: dict = {"non_customer": (), "needs_opinion": (), "critical_patterns": (), "not_critical": ()}
+    phrased freely, e.g. 气囊一个都没弹出来), not_critical (negated cues: 没有自燃), generic (keywords that
+    yield to a more specific aspect of their clause or of the clause before), summary (verdict keywords,
+    不推荐/避雷, that code only when nothing more specific is coded in the utterance)."""
+    out: dict = {"non_customer": (), "needs_opinion": (), "critical_patterns": (), "not_critical": (),
+                 "generic": (), "summary": ()}
     if node is None:
         return out
     fields = check.mapping(node, "rules") or {}
-    for name in ("non_customer", "needs_opinion", "not_critical"):
+    for name in ("non_customer", "needs_opinion", "not_critical", "generic", "summary"):
         if name in fields:
             out[name] = check.words(fields[name], f"rules.{name}")
     for name in ("non_customer", "not_critical"):

@@ -85,6 +85,8 @@ class Role:
     major: bool = False
     specific: bool = False  # an aspect keyword that names a problem or praise (顿挫, 省油)
     needs_opinion: bool = False  # a generic keyword (客服, 功能) codes only beside an opinion
+    generic: bool = False  # yields to a more specific aspect nearby (贵, 方便, 坏了, 4S店)
+    summary: bool = False  # an overall verdict (不推荐, 避雷): codes only when nothing else does
 
     def carries_opinion(self) -> bool:
         return bool(self.polarity or self.magnitude or self.leaves or self.degree or self.negator)

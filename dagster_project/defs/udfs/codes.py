@@ -1,0 +1,171 @@
+"""Codeframe assets: every utterance coded (feedback_codes), the tree for BI, and what goes uncoded.
+
+The Python work lives in udfs/codeframe (pure pandas); these assets only read and write the warehouse.
+"""
+
+from datetime import timedelta
+
+import dagster as dg
+import pandas as pd
+
+from dagster_project.lib.partitions import LOOKBACK_DAYS, daily_partitions, single_run
+from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, warehouse_connection
+from dagster_project.settings import load_settings
+from udfs.codeframe.batch import classify_frame_parallel
+from udfs.codeframe.classifier import get_classifier
+from udfs.codeframe.schema import load_codeframe
+from udfs.codeframe.tables import codeframe_frame, uncoded_terms_frame
+
+UNIFIED = dg.AssetKey(["intermediate", "int_feedback_unified"])
+FEEDBACK_CODES = dg.AssetKey(["intermediate", "feedback_codes"])
+CODEFRAME_VERSION = load_codeframe().version
+UNCODED_TERMS_DAYS = 30
+
+FEEDBACK_CODES_DDL = """
+create table if not exists intermediate.feedback_codes (
+    feedback_id varchar not null,
+    event_date date not null,
+    codeframe_version varchar not null,
+    code varchar not null,
+    l1 varchar, l2 varchar, l3 varchar,
+    sentiment tinyint, sentiment_score double,
+    severity varchar, need_layer varchar, point_type varchar,
+    evidence varchar, "start" integer, "end" integer,
+    method varchar,
+    text_hash varchar not null,
+    coded_at timestamp with time zone not null
+)
+"""
+
+
+def _window_days(context) -> tuple[str, str]:
+    window = context.partition_time_window
+    return (window.start - timedelta(days=LOOKBACK_DAYS)).strftime("%Y-%m-%d"), window.end.strftime("%Y-%m-%d")
+
+
+@dg.asset(
+    key=FEEDBACK_CODES,
+    deps=[UNIFIED],
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    pool=WAREHOUSE_WRITER_POOL,
+    code_version=CODEFRAME_VERSION,
+    group_name="codes",
+    kinds={"python", "duckdb"},
+    description=(
+        "One row per utterance × code under the current codeframe version (an `uncoded` row when nothing "
+        "applies). Only utterances not yet coded with this version and text are coded; rows of older "
+        "versions stay queryable. A new codeframe version re-codes history through a backfill."
+    ),
+)
+def feedback_codes(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    first_day, end_day = _window_days(context)
+    warehouse = load_settings().warehouse
+    with warehouse_connection(warehouse) as connection:
+        connection.execute("create schema if not exists intermediate")
+        connection.execute(FEEDBACK_CODES_DDL)
+        todo = connection.execute(
+            """
+            select u.feedback_id, u.event_date, coalesce(u.text, '') as text, md5(coalesce(u.text, '')) as text_hash
+            from intermediate.int_feedback_unified as u
+            where u.event_date >= cast(? as date) and u.event_date < cast(? as date)
+              and not exists (
+                select 1 from intermediate.feedback_codes as c
+                where c.feedback_id = u.feedback_id and c.codeframe_version = ? and c.text_hash = md5(coalesce(u.text, ''))
+              )
+            """,
+            [first_day, end_day, CODEFRAME_VERSION],
+        ).df()
+    # Classify with no warehouse connection open: the worker processes are forked.
+    context.log.info(f"coding {len(todo):,} utterances of {first_day} … {end_day} with codeframe {CODEFRAME_VERSION}")
+    codes = classify_frame_parallel(todo, text_col="text", id_col="feedback_id", workers=2) if len(todo) else None
+    with warehouse_connection(warehouse) as connection:
+        if codes is not None:
+            codes = codes.merge(todo[["feedback_id", "event_date", "text_hash"]], on="feedback_id", how="left")
+            codes["coded_at"] = pd.Timestamp.now(tz="UTC")
+            connection.register("new_codes", codes)
+            connection.execute("begin transaction")
+            connection.execute(
+                "delete from intermediate.feedback_codes where codeframe_version = ? "
+                "and feedback_id in (select feedback_id from new_codes)",
+                [CODEFRAME_VERSION],
+            )
+            connection.execute("insert into intermediate.feedback_codes by name select * from new_codes")
+            connection.execute("commit")
+        coded_share = connection.execute(
+            "select avg(case when coded then 1.0 else 0.0 end) from (select feedback_id, bool_or(code <> 'uncoded') as coded "
+            "from intermediate.feedback_codes where codeframe_version = ? and event_date >= cast(? as date) "
+            "and event_date < cast(? as date) group by feedback_id)",
+            [CODEFRAME_VERSION, first_day, end_day],
+        ).fetchone()[0]
+    return dg.MaterializeResult(
+        metadata={
+            "utterances_coded": len(todo),
+            "code_rows_written": 0 if codes is None else len(codes),
+            "codeframe_version": CODEFRAME_VERSION,
+            "coded_share_in_window": float(coded_share or 0.0),
+        }
+    )
+
+
+@dg.asset(
+    key=["intermediate", "codeframe"],
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    pool=WAREHOUSE_WRITER_POOL,
+    code_version=CODEFRAME_VERSION,
+    group_name="codes",
+    kinds={"python", "duckdb"},
+    description="The unified codeframe (udfs/codeframe/codeframe.yaml) as a table: one row per L1, L2 and leaf.",
+)
+def codeframe(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    tree = codeframe_frame(load_codeframe())
+    with warehouse_connection(load_settings().warehouse) as connection:
+        connection.execute("create schema if not exists intermediate")
+        connection.register("tree", tree)
+        connection.execute("create or replace table intermediate.codeframe as select * from tree")
+    return dg.MaterializeResult(metadata={"nodes": len(tree), "leaves": int((tree["level"] == 3).sum()), "version": CODEFRAME_VERSION})
+
+
+@dg.asset(
+    key=["intermediate", "uncoded_terms"],
+    deps=[FEEDBACK_CODES, UNIFIED],
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    pool=WAREHOUSE_WRITER_POOL,
+    group_name="codes",
+    kinds={"python", "duckdb"},
+    description=(
+        f"Frequent terms of utterances the codeframe left uncoded in the {UNCODED_TERMS_DAYS} days up to the "
+        "window end, ranked by utterances × IDF, with examples: what analysts should add to the codeframe next."
+    ),
+)
+def uncoded_terms(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    end_day = context.partition_time_window.end
+    first_day = (end_day - timedelta(days=UNCODED_TERMS_DAYS)).strftime("%Y-%m-%d")
+    classifier = get_classifier()
+    with warehouse_connection(load_settings().warehouse) as connection:
+        uncoded = connection.execute(
+            """
+            select u.feedback_id, u.text
+            from intermediate.int_feedback_unified as u
+            join intermediate.feedback_codes as c
+              on c.feedback_id = u.feedback_id and c.codeframe_version = ? and c.code = 'uncoded'
+            where u.event_date >= cast(? as date) and u.event_date < cast(? as date)
+            order by u.feedback_id
+            """,
+            [CODEFRAME_VERSION, first_day, end_day.strftime("%Y-%m-%d")],
+        ).df()
+        lexicon = classifier.lexicon
+        terms = uncoded_terms_frame(
+            uncoded,
+            cut=classifier.tokenizer.cut,
+            known_terms={kw for leaf in classifier.leaves for kw in leaf.keywords},
+            ignored_terms=set(lexicon.polarity) | set(lexicon.negators) | set(lexicon.degree),
+            codeframe_version=CODEFRAME_VERSION,
+        )
+        terms["window_start"] = pd.Timestamp(first_day).date()
+        terms["window_end"] = end_day.date()
+        connection.register("terms", terms)
+        connection.execute("create or replace table intermediate.uncoded_terms as select * from terms")
+    return dg.MaterializeResult(metadata={"uncoded_utterances": len(uncoded), "terms": len(terms)})

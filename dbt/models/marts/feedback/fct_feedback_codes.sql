@@ -1,0 +1,40 @@
+{#- Codes of the current codeframe version with the utterance attributes BI filters on. -#}
+with current_version as (
+    select max(codeframe_version) as codeframe_version from {{ ref('dim_codeframe') }}
+),
+
+codes as (
+    select codes.*
+    from {{ source('udf', 'feedback_codes') }} as codes
+    inner join current_version on codes.codeframe_version = current_version.codeframe_version
+)
+
+select
+    codes.feedback_id,
+    codes.code,
+    codes.codeframe_version,
+    codes.l1 as l1_name,
+    codes.l2 as l2_name,
+    codes.l3 as l3_name,
+    cast(codes.sentiment as integer) as sentiment,
+    codes.sentiment_score,
+    codes.severity,
+    codes.need_layer,
+    codes.point_type,
+    codes.evidence,
+    codes."start" as evidence_start,
+    codes."end" as evidence_end,
+    unified.channel,
+    unified.sub_channel,
+    unified.event_date,
+    unified.occurred_at,
+    unified.customer_id,
+    unified.dealer_code,
+    unified.vehicle_model,
+    unified.journey_stage,
+    frame.owner_department
+from codes
+inner join {{ ref('int_feedback_unified') }} as unified
+    on codes.feedback_id = unified.feedback_id
+left join {{ ref('dim_codeframe') }} as frame
+    on codes.code = frame.code

@@ -1,0 +1,104 @@
+"""Relations derived from the codeframe for analysts and BI: the tree as rows, and what goes uncoded.
+
+Pure pandas: the Dagster assets call these, and so can a notebook or a Spark job.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from udfs.codeframe.schema import Codeframe
+
+CODEFRAME_COLUMNS = [
+    "code", "level", "parent_code", "l1_code", "l2_code", "name_zh", "name_en", "need_layer",
+    "default_severity", "owner_department", "keywords", "exclusions", "codeframe_version",
+]
+UNCODED_TERM_COLUMNS = ["term", "utterances", "share_of_uncoded", "score", "examples", "codeframe_version"]
+
+
+def codeframe_frame(codeframe: Codeframe) -> pd.DataFrame:
+    """One row per node (L1, L2, leaf) with its parentage, owner and terms."""
+    rows = []
+    for node in codeframe.l1.values():
+        rows.append([node.id, 1, None, node.id, None, node.zh, node.en, None, None, node.department, "", ""])
+    for node in codeframe.l2.values():
+        rows.append([node.id, 2, node.parent, node.parent, node.id, node.zh, node.en, None, None, node.department, "", ""])
+    for leaf in codeframe.leaves.values():
+        rows.append([
+            leaf.id, 3, leaf.parent, leaf.l1, leaf.parent, leaf.zh, leaf.en, leaf.need_layer, leaf.severity,
+            leaf.department, "、".join(leaf.keywords), "、".join(leaf.exclusions),
+        ])
+    frame = pd.DataFrame([[*row, codeframe.version] for row in rows], columns=CODEFRAME_COLUMNS)
+    frame["level"] = frame["level"].astype("int8")
+    return frame
+
+
+@lru_cache(maxsize=1)
+def _idf() -> tuple[dict[str, float], float]:
+    """jieba's shipped IDF table: a term frequent in our uncoded texts but rare in general Chinese ranks high."""
+    import jieba.analyse
+
+    path = Path(jieba.analyse.__file__).parent / "idf.txt"
+    table = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        word, _, value = line.partition(" ")
+        if value:
+            table[word] = float(value)
+    median = sorted(table.values())[len(table) // 2]
+    return table, median
+
+
+def _candidate_terms(words: list[str], known: frozenset[str]) -> set[str]:
+    """Content words (≥ 2 CJK characters) and adjacent pairs of them that the codeframe does not know."""
+    content = [w if len(w) >= 2 and not w.isascii() and not any(ch.isdigit() for ch in w) else None for w in words]
+    terms = {w for w in content if w and w not in known}
+    for left, right in zip(content, content[1:]):
+        if left and right and left + right not in known:
+            terms.add(left + right)
+    return terms
+
+
+def uncoded_terms_frame(
+    uncoded: pd.DataFrame,
+    cut,
+    known_terms: set[str],
+    ignored_terms: set[str],
+    codeframe_version: str,
+    top_n: int = 200,
+    examples_per_term: int = 3,
+    min_utterances: int = 2,
+) -> pd.DataFrame:
+    """Rank terms of uncoded utterances (columns feedback_id, text) by utterance count × IDF, with examples.
+
+    `cut` splits a text into words (the classifier's tokenizer); `ignored_terms` are opinion and
+    function words that say nothing about a topic (the sentiment lexicon supplies them).
+    """
+    known = frozenset(known_terms) | frozenset(ignored_terms)
+    counts: Counter[str] = Counter()
+    examples: dict[str, list[dict]] = defaultdict(list)
+    for feedback_id, text in zip(uncoded["feedback_id"], uncoded["text"]):
+        if not isinstance(text, str) or not text.strip():
+            continue
+        for term in _candidate_terms(cut(text), known):
+            counts[term] += 1
+            if len(examples[term]) < examples_per_term:
+                at = text.find(term)
+                examples[term].append({"feedback_id": feedback_id, "snippet": text[max(0, at - 15): at + len(term) + 15]})
+    idf, median_idf = _idf()
+    total = max(len(uncoded), 1)
+    ranked = sorted(
+        ((term, n, n * idf.get(term, median_idf)) for term, n in counts.items() if n >= min_utterances),
+        key=lambda item: (-item[2], item[0]),
+    )[:top_n]
+    return pd.DataFrame(
+        [
+            [term, n, round(n / total, 6), round(score, 3), json.dumps(examples[term], ensure_ascii=False), codeframe_version]
+            for term, n, score in ranked
+        ],
+        columns=UNCODED_TERM_COLUMNS,
+    )
