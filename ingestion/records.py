@@ -300,21 +300,37 @@ def _to_arrow(values: list | pa.Array, kind: str) -> tuple[pa.Array, list[int]]:
     return pa.array([v if isinstance(v, str) else None for v in values], type=target), odd
 
 
-_LOCAL_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
+_WALL_FORMAT = "%Y-%m-%d %H:%M:%S"
+_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$"
+_LOCAL = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}$"
+_DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _strict_strptime(text: pa.Array, shape: str, fmt: str) -> pa.Array:
+    """strptime that, like Python, refuses what Arrow would roll over (2026-02-30, 10:00:60) or misread."""
+    parsed = pc.strptime(text, format=fmt, unit="s", error_is_null=True)  # unit s: strftime's %S has no fraction
+    exact = pc.and_(pc.match_substring_regex(text, shape), pc.equal(pc.strftime(parsed, format=fmt), text))
+    return pc.if_else(pc.fill_null(exact, False), parsed, pa.scalar(None, parsed.type)).cast(pa.timestamp("us"))
 
 
 def _parse_times(text: pa.Array) -> pa.Array:
-    """ISO-8601 with offset, or local Shanghai time; what none of the fast formats reads stays null."""
+    """ISO-8601 with ±HH:MM, or local Shanghai wall time; anything else stays null for the Python path."""
     if pa.types.is_timestamp(text.type):
         if text.type.tz is None:
             text = pc.assume_timezone(text, "Asia/Shanghai")
         return text.cast(ARROW_TYPES["timestamp"])
-    parsed = pc.strptime(text, format="%Y-%m-%dT%H:%M:%S%z", unit="us", error_is_null=True)
-    for local_format in _LOCAL_FORMATS:
-        local = pc.strptime(text, format=local_format, unit="us", error_is_null=True)
-        local = pc.assume_timezone(local, "Asia/Shanghai", ambiguous="earliest", nonexistent="earliest")
-        parsed = pc.coalesce(parsed, local.cast(ARROW_TYPES["timestamp"]))
-    return parsed
+    wall_text = pc.replace_substring(pc.utf8_slice_codeunits(text, 0, 19), "T", " ")
+    shaped = pc.if_else(
+        pc.fill_null(pc.or_(pc.match_substring_regex(text, _WITH_OFFSET), pc.match_substring_regex(text, _LOCAL)), False),
+        wall_text,
+        pa.scalar(None, pa.string()),
+    )
+    wall = _strict_strptime(shaped, r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$", _WALL_FORMAT)
+    with_offset = pc.strptime(text, format="%Y-%m-%dT%H:%M:%S%z", unit="us", error_is_null=True)
+    with_offset = pc.if_else(pc.fill_null(pc.match_substring_regex(text, _WITH_OFFSET), False), with_offset, pa.scalar(None, with_offset.type))
+    local = pc.assume_timezone(wall, "Asia/Shanghai", ambiguous="earliest", nonexistent="earliest").cast(ARROW_TYPES["timestamp"])
+    local = pc.if_else(pc.fill_null(pc.match_substring_regex(text, _LOCAL), False), local, pa.scalar(None, local.type))
+    return pc.if_else(pc.is_valid(wall), pc.coalesce(with_offset, local), pa.scalar(None, local.type))
 
 
 def parse_time_column(values: list | pa.Array) -> pa.Array:
@@ -362,13 +378,14 @@ def _fast_columns(spec: TableSpec, unit: Unit, future_limit: datetime) -> tuple[
             suspicious.append(pc.and_(pc.is_valid(array), pc.is_null(parsed)))
             array = parsed
         elif kind == "date":
-            parsed = pc.strptime(array, format="%Y-%m-%d", unit="s", error_is_null=True).cast(pa.date32())
+            parsed = _strict_strptime(array, _DATE, "%Y-%m-%d").cast(pa.date32())
             suspicious.append(pc.and_(pc.is_valid(array), pc.is_null(parsed)))
             array = parsed
         typed[name] = array
     for name in spec.required:
-        if name in typed:
-            suspicious.append(pc.is_null(typed[name]))
+        if name not in typed:  # no record has it (and too few records to call it a missing column)
+            return typed, pa.array([True] * len(unit), pa.bool_())
+        suspicious.append(pc.is_null(typed[name]))
     limit = pa.scalar(future_limit, ARROW_TYPES["timestamp"])
     for name in spec.future_checked:
         if name in typed:

@@ -29,9 +29,13 @@ def is_history_window(window: TimeWindow) -> bool:
     return window.start <= first
 
 
-def dbt_window_vars(window: TimeWindow) -> dict[str, str]:
-    """The partition window as dbt vars (`start_date` inclusive, `end_date` exclusive)."""
-    return {"start_date": _day(window.start), "end_date": _day(window.end), "lookback_days": LOOKBACK_DAYS}
+def dbt_window_env(window: TimeWindow) -> dict[str, str]:
+    """The partition window for dbt (`start` inclusive, `end` exclusive), read by macros/dates.sql."""
+    return {
+        "VOC_DBT_START_DATE": _day(window.start),
+        "VOC_DBT_END_DATE": _day(window.end),
+        "VOC_DBT_LOOKBACK_DAYS": str(LOOKBACK_DAYS),
+    }
 
 
 def _day(moment: datetime) -> str:

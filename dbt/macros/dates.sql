@@ -13,15 +13,18 @@
 
 {#-
   The partition window of this run as a predicate on an event-date column:
-  [start_date - lookback_days, end_date) when Dagster passes a window, always true otherwise.
+  [start_date - lookback_days, end_date) when a window is given, always true otherwise.
+  Dagster passes the window as environment variables (VOC_DBT_START_DATE, VOC_DBT_END_DATE,
+  VOC_DBT_LOOKBACK_DAYS) rather than --vars: changed --vars force dbt to re-parse the whole
+  project on every run. `--vars '{start_date: ..., end_date: ...}'` still works by hand.
 -#}
 {% macro in_partition_window(date_expr, lookback=true) -%}
-    {%- set start_date = var('start_date', none) -%}
-    {%- set end_date = var('end_date', none) -%}
+    {%- set start_date = var('start_date', none) or env_var('VOC_DBT_START_DATE', '') or none -%}
+    {%- set end_date = var('end_date', none) or env_var('VOC_DBT_END_DATE', '') or none -%}
     {%- if start_date is none or end_date is none -%}
         1 = 1
     {%- else -%}
-        {%- set days_back = var('lookback_days') if lookback else 0 -%}
+        {%- set days_back = (var('lookback_days', none) or env_var('VOC_DBT_LOOKBACK_DAYS', '3')) | int if lookback else 0 -%}
         {{ date_expr }} >= {{ dbt.dateadd('day', -1 * days_back, "cast('" ~ start_date ~ "' as date)") }}
         and {{ date_expr }} < cast('{{ end_date }}' as date)
     {%- endif -%}

@@ -17,6 +17,7 @@ from ingestion.common import (
     parse_timestamp,
     plan_cursor_range,
 )
+from ingestion.records import RawRecord, TableSpec, Unit, validate
 
 
 def test_hash_pii_normalizes_before_hashing():
@@ -54,3 +55,50 @@ def test_cursor_plan_forward_backfill_and_history():
     assert (backfill.since, backfill.until, backfill.advances_cursor) == (day(10), day(11), False)
     history = plan_cursor_range(Window.of(day(10), day(11), is_history=True), None)
     assert history.since == EPOCH and history.until == day(11)
+
+
+TIMESTAMPS = [
+    "2026-03-10T09:00:00+08:00",
+    "2026-03-10 09:00:00",
+    "2026-03-10T09:00:00",
+    "2026-03-10T09:00:00-05:00",
+    "2026-03-10T09:00:00.5+08:00",
+    "2026-03-10T09:00:00Z",
+    "2026-03-10T09:00:00+0800",
+    "2026-02-30T10:00:00+08:00",
+    "2026-03-10T09:00:60+08:00",
+    "2026-3-1T09:00:00+08:00",
+    "2026-03-10T09:00:00+08:00x",
+    "0000-00-00 00:00:00",
+    "2026/13/45 25:61",
+    "昨天下午三点",
+]
+
+
+def test_vectorized_and_per_record_validation_agree_on_timestamps():
+    spec = TableSpec(
+        source="t", table="t", primary_key=("id",), columns={"id": "text", "at": "timestamp"},
+        required=("id", "at"), order_by="at",
+    )
+    unit = Unit.from_records([RawRecord(n, {"id": str(n), "at": value}) for n, value in enumerate(TIMESTAMPS, start=1)])
+    result = validate(spec, "t", unit, future_limit=datetime(2100, 1, 1, tzinfo=timezone.utc), salt="s", run_id="r")
+    loaded = dict(zip(result.table.column("id").to_pylist(), result.table.column("at").to_pylist()))
+    for n, value in enumerate(TIMESTAMPS, start=1):
+        try:
+            expected = parse_timestamp(value)
+        except ValueError:
+            expected = None
+        assert loaded.get(str(n)) == expected, value
+    assert {r.line for r in result.rejections} == {n for n, v in enumerate(TIMESTAMPS, start=1) if str(n) not in loaded}
+    assert {r.reason for r in result.rejections} == {"unparseable_timestamp"}
+
+
+def test_a_lone_record_without_a_required_key_is_a_missing_field_not_a_missing_column():
+    spec = TableSpec(
+        source="t", table="t", primary_key=("id",), columns={"id": "text", "text": "text"},
+        required=("id", "text"), order_by="id",
+    )
+    unit = Unit.from_records([RawRecord(1, {"id": "a"}, '{"id": "a"}')])
+    result = validate(spec, "t.jsonl", unit, future_limit=datetime(2100, 1, 1, tzinfo=timezone.utc), salt="s", run_id="r")
+    assert result.table is None
+    assert [(r.line, r.reason, r.record_id) for r in result.rejections] == [(1, "missing_required_field", "a")]

@@ -1,6 +1,7 @@
 """Code files and large batches: CSV/JSONL in, one JSONL line per input row out, optional 2-process fan-out."""
 from __future__ import annotations
 
+import atexit
 import json
 import multiprocessing
 import os
@@ -51,9 +52,34 @@ def iter_compact(texts, codeframe_path: str | None = None, workers: int = 1, chu
         for chunk in chunks:
             yield from (compact(analysis) for analysis in classifier.analyse_many(chunk))
         return
-    with multiprocessing.get_context("fork").Pool(workers, _worker_init, (codeframe_path,)) as pool:
-        for part in pool.imap(_compact_chunk, chunks, chunksize=1):
-            yield from part
+    pool = _pool(codeframe_path, workers)
+    for part in pool.imap(_compact_chunk, chunks, chunksize=1):
+        yield from part
+
+
+_POOLS: dict = {}
+
+
+def _pool(codeframe_path: str | None, workers: int):
+    """One long-lived pool per (codeframe, workers) and process: daily batches reuse warm workers (their
+    span caches survive between calls) instead of forking and warming up per call. Closed at exit."""
+    key = (codeframe_path, workers, os.getpid())
+    pool = _POOLS.get(key)
+    if pool is None:
+        pool = multiprocessing.get_context("fork").Pool(workers, _worker_init, (codeframe_path,))
+        _POOLS[key] = pool
+    return pool
+
+
+def close_pools() -> None:
+    """Terminate the worker pools (also done at interpreter exit)."""
+    for pool in _POOLS.values():
+        pool.terminate()
+        pool.join()
+    _POOLS.clear()
+
+
+atexit.register(close_pools)
 
 
 def _chunks(texts, size: int):

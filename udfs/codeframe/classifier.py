@@ -212,7 +212,12 @@ class Classifier:
         clauses, scored = self._scored_clauses(norm)
         if not clauses:
             score = _fallback_score(norm)
-            return Analysis([self._uncoded(score, False)], sentiment.label(score), sentiment.squash(score))
+            hits_only: dict[int, CodeHit] = {}
+            if self._critical_any is not None and self._critical_any.search(norm):
+                self._critical_phrases(text, norm, hits_only)
+                score = min(score, -1.0) if hits_only else score
+            return Analysis(list(hits_only.values()) or [self._uncoded(score, False)], sentiment.label(score),
+                            sentiment.squash(score))
         hits: dict[int, CodeHit] = {}
         clause_totals = [(result.total, clause[4], clause[5]) for clause, result in zip(clauses, scored)]
         any_suggestion = any(result.suggestion for result in scored)

@@ -65,7 +65,7 @@ def test_schema_rejects_unknown_parent_and_missing_field(tmp_path):
 
 
 def test_schema_reports_yaml_syntax_errors_with_line(tmp_path):
-    path = _broken_copy(tmp_path, 'version: "1.1.0"', 'version: [1.1.0')
+    path = _broken_copy(tmp_path, 'version: "1.2.0"', 'version: [1.1.0')
     with pytest.raises(CodeframeError, match=r"broken\.yaml:\d+: <yaml>"):
         load_codeframe(path)
 
@@ -241,3 +241,62 @@ def test_contrast_second_clause_carries_the_verdict(classifier):
 def test_fallback_reduces_neutral_on_opinionated_text(classifier):
     assert classifier.analyse("等了两个小时才送到").sentiment == -1
     assert classifier.analyse("这个面很好吃").sentiment == 1
+
+
+# -- 1.2.0 rules ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, leaf", [
+    ("行驶中动力突然中断，后面的车差点撞上来", "PRD.PWR.STALL"),
+    ("下坡的时候刹车突然软了", "PRD.BRK.FAIL"),
+    ("转弯时方向盘突然打不动", "PRD.HDL.LOCK"),
+    ("撞成这样气囊都没打开", "PRD.ADAS.AIRBAG"),
+    ("停在地库里车烧起来了", "PRD.QLT.FIRE"),
+    ("等红灯的时候车子突然自己往前冲", "PRD.THR.SURGE"),
+    ("高速上开着车门突然弹开了", "PRD.EXT.DOOR"),
+    ("开着开着轮毂脱落了", "PRD.HDL.TIRE"),
+])
+def test_critical_by_structure(classifier, text, leaf):
+    hit = codes(classifier, text)[leaf]
+    assert hit.severity == "critical" and hit.sentiment == -1
+
+
+@pytest.mark.parametrize("text", ["从来没有动力中断过", "用了三年没有自燃过", "跑高速掉电太快了"])
+def test_denied_or_unrelated_is_not_critical(classifier, text):
+    assert all(hit.severity != "critical" for hit in classifier.analyse(text).hits)
+
+
+def test_most_specific_leaf_wins_in_clause(classifier):
+    assert set(codes(classifier, "说是新能源车险就这么贵")) == {"PRC.INS.CAR"}  # 贵 yields to 车险
+    assert set(codes(classifier, "置换很方便")) == {"PRC.TRD.TRADE"}  # 方便 yields to 置换
+    assert "DIG.APP.REMOTE" in codes(classifier, "远程开空调经常失败")
+    assert "PRD.NVH.HVAC" not in codes(classifier, "远程开空调经常失败")
+
+
+def test_generic_clause_inherits_previous_aspect(classifier):
+    found = codes(classifier, "交车仪式就是随便拉个横幅拍张照，敷衍")
+    assert "DLV.CER.CEREM" in found and "AFS.SA.ATT" not in found
+
+
+def test_summary_verdict_only_when_nothing_else(classifier):
+    assert "BRD.IMG.TRUST" in codes(classifier, "不推荐，别买")
+    assert "BRD.IMG.TRUST" not in codes(classifier, "避雷！后备箱太小了")
+
+
+def test_bare_complaint_and_contact_numbers_do_not_code(classifier):
+    assert "AFS.CC.COMPL" not in codes(classifier, "我想投诉一下，座椅太硬了")
+    assert "XCH.CBK.CALLBACK" not in codes(classifier, "刹车异响，回电打13800138000就行")
+
+
+def test_parallel_frame_equals_serial():
+    from udfs.codeframe import batch
+
+    texts = ["刹车失灵了，车机也卡顿", "你好", None, "空间很大，油耗很高"] * 6
+    frame = pd.DataFrame({"feedback_id": range(len(texts)), "text": texts})
+    serial = classify_frame(frame)
+    old = batch.PARALLEL_MIN_TEXTS
+    batch.PARALLEL_MIN_TEXTS = 1
+    try:
+        parallel = batch.classify_frame_parallel(frame, workers=2)
+    finally:
+        batch.PARALLEL_MIN_TEXTS = old
+        batch.close_pools()
+    pd.testing.assert_frame_equal(parallel, serial)
