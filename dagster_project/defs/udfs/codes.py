@@ -1,6 +1,7 @@
 """Codeframe assets: every utterance coded (feedback_codes), the tree for BI, and what goes uncoded.
 
-The Python work lives in udfs/codeframe (pure pandas); these assets only read and write the warehouse.
+The Python work lives in udfs/codeframe (pure pandas); this multi-asset only reads and writes the
+warehouse. The three tables are one step so that dbt runs once before and once after them.
 """
 
 from datetime import timedelta
@@ -18,6 +19,8 @@ from udfs.codeframe.tables import codeframe_frame, uncoded_terms_frame
 
 UNIFIED = dg.AssetKey(["intermediate", "int_feedback_unified"])
 FEEDBACK_CODES = dg.AssetKey(["intermediate", "feedback_codes"])
+CODEFRAME = dg.AssetKey(["intermediate", "codeframe"])
+UNCODED_TERMS = dg.AssetKey(["intermediate", "uncoded_terms"])
 CODEFRAME_VERSION = load_codeframe().version
 UNCODED_TERMS_DAYS = 30
 
@@ -38,29 +41,55 @@ create table if not exists intermediate.feedback_codes (
 """
 
 
-def _window_days(context) -> tuple[str, str]:
-    window = context.partition_time_window
-    return (window.start - timedelta(days=LOOKBACK_DAYS)).strftime("%Y-%m-%d"), window.end.strftime("%Y-%m-%d")
-
-
-@dg.asset(
-    key=FEEDBACK_CODES,
-    deps=[UNIFIED],
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            FEEDBACK_CODES,
+            deps=[UNIFIED],
+            code_version=CODEFRAME_VERSION,
+            group_name="codes",
+            kinds={"python", "duckdb"},
+            description=(
+                "One row per utterance × code under the current codeframe version (an `uncoded` row when "
+                "nothing applies). Only utterances not yet coded with this version and text are coded; rows of "
+                "older versions stay queryable. A new codeframe version re-codes history through a backfill."
+            ),
+        ),
+        dg.AssetSpec(
+            CODEFRAME,
+            # Not a data dependency: it keeps the whole codes step between the two dbt steps.
+            deps=[UNIFIED],
+            code_version=CODEFRAME_VERSION,
+            group_name="codes",
+            kinds={"python", "duckdb"},
+            description="The unified codeframe (udfs/codeframe/codeframe.yaml) as a table: one row per L1, L2 and leaf.",
+        ),
+        dg.AssetSpec(
+            UNCODED_TERMS,
+            deps=[UNIFIED],
+            group_name="codes",
+            kinds={"python", "duckdb"},
+            description=(
+                f"Frequent terms of utterances the codeframe left uncoded in the {UNCODED_TERMS_DAYS} days up to "
+                "the window end, ranked by utterances × IDF, with examples: what analysts should add next."
+            ),
+        ),
+    ],
     partitions_def=daily_partitions,
     backfill_policy=single_run,
     pool=WAREHOUSE_WRITER_POOL,
-    code_version=CODEFRAME_VERSION,
-    group_name="codes",
-    kinds={"python", "duckdb"},
-    description=(
-        "One row per utterance × code under the current codeframe version (an `uncoded` row when nothing "
-        "applies). Only utterances not yet coded with this version and text are coded; rows of older "
-        "versions stay queryable. A new codeframe version re-codes history through a backfill."
-    ),
 )
-def feedback_codes(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    first_day, end_day = _window_days(context)
+def codeframe_assets(context: dg.AssetExecutionContext):
+    window = context.partition_time_window
     warehouse = load_settings().warehouse
+    yield code_window(context, warehouse, window.start - timedelta(days=LOOKBACK_DAYS), window.end)
+    yield write_codeframe(warehouse)
+    yield write_uncoded_terms(warehouse, window.end)
+
+
+def code_window(context: dg.AssetExecutionContext, warehouse, start, end) -> dg.MaterializeResult:
+    """Codes the utterances of [start, end) that this codeframe version has not coded with their current text."""
+    first_day, end_day = start.strftime("%Y-%m-%d"), end.strftime("%Y-%m-%d")
     with warehouse_connection(warehouse) as connection:
         connection.execute("create schema if not exists intermediate")
         connection.execute(FEEDBACK_CODES_DDL)
@@ -99,52 +128,32 @@ def feedback_codes(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             [CODEFRAME_VERSION, first_day, end_day],
         ).fetchone()[0]
     return dg.MaterializeResult(
+        asset_key=FEEDBACK_CODES,
         metadata={
             "utterances_coded": len(todo),
             "code_rows_written": 0 if codes is None else len(codes),
             "codeframe_version": CODEFRAME_VERSION,
             "coded_share_in_window": float(coded_share or 0.0),
-        }
+        },
     )
 
 
-@dg.asset(
-    key=["intermediate", "codeframe"],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
-    pool=WAREHOUSE_WRITER_POOL,
-    code_version=CODEFRAME_VERSION,
-    group_name="codes",
-    kinds={"python", "duckdb"},
-    description="The unified codeframe (udfs/codeframe/codeframe.yaml) as a table: one row per L1, L2 and leaf.",
-)
-def codeframe(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def write_codeframe(warehouse) -> dg.MaterializeResult:
     tree = codeframe_frame(load_codeframe())
-    with warehouse_connection(load_settings().warehouse) as connection:
+    with warehouse_connection(warehouse) as connection:
         connection.execute("create schema if not exists intermediate")
         connection.register("tree", tree)
         connection.execute("create or replace table intermediate.codeframe as select * from tree")
-    return dg.MaterializeResult(metadata={"nodes": len(tree), "leaves": int((tree["level"] == 3).sum()), "version": CODEFRAME_VERSION})
+    return dg.MaterializeResult(
+        asset_key=CODEFRAME,
+        metadata={"nodes": len(tree), "leaves": int((tree["level"] == 3).sum()), "version": CODEFRAME_VERSION},
+    )
 
 
-@dg.asset(
-    key=["intermediate", "uncoded_terms"],
-    deps=[FEEDBACK_CODES, UNIFIED],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
-    pool=WAREHOUSE_WRITER_POOL,
-    group_name="codes",
-    kinds={"python", "duckdb"},
-    description=(
-        f"Frequent terms of utterances the codeframe left uncoded in the {UNCODED_TERMS_DAYS} days up to the "
-        "window end, ranked by utterances × IDF, with examples: what analysts should add to the codeframe next."
-    ),
-)
-def uncoded_terms(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    end_day = context.partition_time_window.end
-    first_day = (end_day - timedelta(days=UNCODED_TERMS_DAYS)).strftime("%Y-%m-%d")
+def write_uncoded_terms(warehouse, window_end) -> dg.MaterializeResult:
+    first_day = (window_end - timedelta(days=UNCODED_TERMS_DAYS)).strftime("%Y-%m-%d")
     classifier = get_classifier()
-    with warehouse_connection(load_settings().warehouse) as connection:
+    with warehouse_connection(warehouse) as connection:
         uncoded = connection.execute(
             """
             select u.feedback_id, u.text
@@ -154,7 +163,7 @@ def uncoded_terms(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             where u.event_date >= cast(? as date) and u.event_date < cast(? as date)
             order by u.feedback_id
             """,
-            [CODEFRAME_VERSION, first_day, end_day.strftime("%Y-%m-%d")],
+            [CODEFRAME_VERSION, first_day, window_end.strftime("%Y-%m-%d")],
         ).df()
         lexicon = classifier.lexicon
         terms = uncoded_terms_frame(
@@ -165,7 +174,7 @@ def uncoded_terms(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             codeframe_version=CODEFRAME_VERSION,
         )
         terms["window_start"] = pd.Timestamp(first_day).date()
-        terms["window_end"] = end_day.date()
+        terms["window_end"] = window_end.date()
         connection.register("terms", terms)
         connection.execute("create or replace table intermediate.uncoded_terms as select * from terms")
-    return dg.MaterializeResult(metadata={"uncoded_utterances": len(uncoded), "terms": len(terms)})
+    return dg.MaterializeResult(asset_key=UNCODED_TERMS, metadata={"uncoded_utterances": len(uncoded), "terms": len(terms)})
