@@ -31,18 +31,27 @@ def _ingest_keys(asset_graph) -> set[dg.AssetKey]:
     }
 
 
-def test_every_dbt_source_is_a_real_dlt_asset(definitions, asset_graph):
+def test_every_dbt_source_is_a_real_asset(definitions, asset_graph):
+    """raw_* sources are dlt assets, the udf source is the codes step: no placeholder keys anywhere."""
     from dagster_project.defs.transform.dbt import dbt_project
+    from dagster_project.lib.keys import VocDbtTranslator
 
     manifest = json.loads(Path(dbt_project.manifest_path).read_text())
-    source_keys = {dg.AssetKey([s["source_name"], s["name"]]) for s in manifest["sources"].values()}
+    translator = VocDbtTranslator()
+    source_keys = {s["source_name"]: set() for s in manifest["sources"].values()}
+    for source in manifest["sources"].values():
+        source_keys[source["source_name"]].add(translator.get_asset_key(source))
+    raw_keys = set().union(*(keys for name, keys in source_keys.items() if name.startswith("raw_")))
     ingest_keys = _ingest_keys(asset_graph)
-    assert source_keys, "the dbt project declares no sources"
-    assert source_keys <= ingest_keys, f"dbt sources without a dlt asset: {sorted(k.to_user_string() for k in source_keys - ingest_keys)}"
-    for key in asset_graph.get_all_asset_keys():
-        assert not asset_graph.get(key).is_external, f"placeholder (external) asset key in the graph: {key.to_user_string()}"
+    assert raw_keys and raw_keys <= ingest_keys, sorted(k.to_user_string() for k in raw_keys - ingest_keys)
+    assert all(raw == dg.AssetKey([s["source_name"], s["name"]]) for s in manifest["sources"].values()
+               for raw in [translator.get_asset_key(s)] if s["source_name"].startswith("raw_")), "dlt keys must equal dbt's default source keys"
     for key in ingest_keys:
         assert "dlt" in asset_graph.get(key).kinds
+    for key in source_keys["udf"]:
+        assert asset_graph.get(key).group_name == "codes" and "python" in asset_graph.get(key).kinds
+    for key in asset_graph.get_all_asset_keys():
+        assert not asset_graph.get(key).is_external, f"placeholder (external) asset key in the graph: {key.to_user_string()}"
 
 
 def test_staging_models_depend_on_the_dlt_assets(asset_graph):

@@ -33,6 +33,7 @@ CLAUSE_BREAK = re.compile(r"[，,。.！!？?；;：:\n\r\t ~～…、|/（）()
 SEGMENT = re.compile(r"[^，,。！!？?；;\s]+")  # jieba never joins words across these
 SEGMENT_CACHE_SIZE = 50_000
 SENTENCE_END = re.compile(r"[。!?！？;；\n]")
+ALMOST = re.compile(r"[\d一二两三四五六七八九十半俩仨几]|要|到|吐|饿|死|凉|冷|哭|疯|崩")  # 快三个小时 / 快饿死: "almost", not "fast"
 CLAUSE_INITIAL_CONTRAST = frozenset({"就是", "只是"})  # elsewhere they mean "exactly"/"only"
 
 # Traditional -> simplified for the characters customers type most; one character for one, so
@@ -149,10 +150,14 @@ class Classifier:
             role(term).excess = True
         for term, direction in lex.magnitude.items():
             role(term).magnitude = direction
+            if len(term) > 1 and any(term.startswith(word) and term != word for word in lex.excess):
+                role(term).excess = True  # 太小 / 偏高: the excess is inside the word
         for term in lex.contrast:
             role(term).contrast = True
         for term in lex.rhetorical:
             role(term).rhetorical = True
+        for term, weight in (lex.verdict or {}).items():
+            role(term).verdict = weight
         for term in cf.point_type.get("suggestion_cues", ()):
             role(term).suggestion = True
         for term in cf.point_type.get("unmet_need_cues", ()):
@@ -219,7 +224,7 @@ class Classifier:
             return Analysis(list(hits_only.values()) or [self._uncoded(score, False)], sentiment.label(score),
                             sentiment.squash(score))
         hits: dict[int, CodeHit] = {}
-        clause_totals = [(result.total, clause[4], clause[5]) for clause, result in zip(clauses, scored)]
+        clause_totals = [(result.total * result.weight, clause[4], clause[5]) for clause, result in zip(clauses, scored)]
         any_suggestion = any(result.suggestion for result in scored)
         previous_end = -1  # end of the last clause that coded a specific (non-generic) aspect
         summaries: dict[int, CodeHit] = {}
@@ -358,7 +363,8 @@ class Classifier:
         if loose:
             chosen = sorted(chosen + _tile_words(loose, chosen, boundaries))
         roles = self._roles_by_index
-        return [(start, end, roles[index]) for start, end, index in chosen]
+        return [(start, end, roles[index]) for start, end, index in chosen
+                if not (end - start == 1 and norm[start] == "快" and ALMOST.match(norm, end))]
 
     def _clauses(self, span: str, units, question: bool) -> list:
         """(units, start, end, is_question, after_contrast, before_contrast) per clause of one span; a
@@ -493,7 +499,7 @@ class _OpinionScorer:
     def __init__(self, roles: dict[str, Role]):
         self._automaton = ahocorasick.Automaton()
         for term, role in roles.items():
-            if role.polarity or role.negator or role.degree or role.magnitude:
+            if role.polarity or role.negator or role.degree or role.magnitude or not role.carries_opinion():
                 self._automaton.add_word(term, (len(term), role))
         self._automaton.make_automaton()
 
@@ -519,7 +525,13 @@ _FALLBACK = [(re.compile(pattern), weight) for pattern, weight in (
     (r"太[\u4e00-\u9fff]{1,2}了", -0.3),  # 太X了: an excess
     (r"[\u4e00-\u9fff]死(?:了|人)", -0.3),  # 烦死了, 热死人
     (r"(?:\d+|[一两二三四五六七八九十半]+)(?:个)?(?:多)?(?:分钟|小时|钟头|天)[^，,。!?]{0,4}(?:才|还没|都没)", -0.4),
-    (r"(?:没|未|不)(?:有)?(?:送|给|到|做|放|回|处理|解决|退)", -0.3),  # 没送到, 不给退
+    (r"(?:没|未|不)(?:有)?(?:送|给|到|做|放|回|处理|解决|退|加|熟|拿|带|配|装|按)", -0.3),  # 没送到, 不给退
+    (r"(?:等|送|用|花|排|到)了?(?:快|近|将近|足足|整整)?(?:\d+|[一两二三四五六七八九十半]+)(?:个)?(?:多|半)?(?:小时|钟头)", -0.5),
+    (r"(?:\d+|[一两二三四五六七八九十半]+)(?:个)?(?:多|半)?(?:小时|钟头)(?:后|以后|之后)?(?:才)?(?:到|送到|送来)", -0.4),
+    (r"(?:都|也|连)[^，,。!?\s]{0,3}没(?:有)?|没有[^，,。!?\s]{0,4}(?:呢|啊)", -0.3),  # 筷子都没有: something missing
+    (r"结果(?:是|送来|来了|给|却)", -0.3),  # 写了微辣，结果是超辣: the result contradicts the order
+    (r"说好的[^，,。!?]{0,10}呢", -0.5),
+    (r"有(?:点|些)(?:儿)?[\u4e00-\u9fff]", -0.2),  # 有点老, 有点夹生: hedging before an unknown word
     (r"[?]{1}.{0,3}$|[!?]{2,}", -0.2),  # a closing question or !!/?! in feedback is mostly a complaint
 )]
 

@@ -317,17 +317,28 @@ def _word_lists(check: _Checker, node, section: str, names: tuple[str, ...]) -> 
 def _lexicon(check: _Checker, node) -> dict:
     lexicon: dict = _word_lists(check, node, "lexicon", LEXICON_LISTS)
     fields = check.mapping(node, "lexicon") or {}
-    degree = []
-    if "degree" not in fields or not isinstance(fields["degree"], yaml.SequenceNode):
-        check.fail(fields.get("degree", node), "lexicon.degree", "expected a list of {weight, words}")
-    else:
-        for i, item in enumerate(fields["degree"].value):
-            where = f"lexicon.degree[{i}]"
-            entry = check.mapping(item, where)
-            if entry and check.required(entry, item, where, ("weight", "words")):
-                weight = check.number(entry["weight"], f"{where}.weight")
-                words = check.words(entry["words"], f"{where}.words", allow_empty=False)
-                if weight:
-                    degree.append((weight, words))
-    lexicon["degree"] = degree
+    lexicon["degree"] = _weighted_lists(check, fields, node, "degree", required=True)
+    # optional: hedged complaints (小了点, 美中不足, 有点旧) that a satisfied customer still writes: weaker
+    if "mild_negative" in fields:
+        lexicon["mild_negative"] = check.words(fields["mild_negative"], "lexicon.mild_negative")
+    # optional: clause weights of verdict cues (总体来说, 不会再来): such a clause speaks for the whole text
+    lexicon["verdict"] = _weighted_lists(check, fields, node, "verdict", required=False)
     return lexicon
+
+
+def _weighted_lists(check: _Checker, fields, node, name: str, required: bool) -> list:
+    out = []
+    if name not in fields and not required:
+        return out
+    if name not in fields or not isinstance(fields[name], yaml.SequenceNode):
+        check.fail(fields.get(name, node), f"lexicon.{name}", "expected a list of {weight, words}")
+        return out
+    for i, item in enumerate(fields[name].value):
+        where = f"lexicon.{name}[{i}]"
+        entry = check.mapping(item, where)
+        if entry and check.required(entry, item, where, ("weight", "words")):
+            weight = check.number(entry["weight"], f"{where}.weight")
+            words = check.words(entry["words"], f"{where}.words", allow_empty=False)
+            if weight:
+                out.append((weight, words))
+    return out

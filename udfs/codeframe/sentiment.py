@@ -17,6 +17,7 @@ from importlib.resources import files
 NEGATION_REACH = 4  # characters between a negator and the opinion it flips (allows 很/太/那么)
 CONTRAST_WEIGHT = 1.5  # the clause after 但是/不过/就是 carries the verdict
 BEFORE_CONTRAST_WEIGHT = 0.6
+MILD_NEGATIVE = -0.5  # a hedged complaint (小了点, 美中不足): what a satisfied customer still mentions
 
 
 def load_hownet() -> dict[str, list[str]]:
@@ -39,6 +40,7 @@ class SentimentLexicon:
     rhetorical: frozenset[str]
     excess: frozenset[str]
     blockers: frozenset[str]
+    verdict: dict = None  # cue -> clause weight (总体来说 3, 不会再来 2.5)
 
 
 def build_lexicon(codeframe_lexicon: dict) -> SentimentLexicon:
@@ -58,13 +60,15 @@ def build_lexicon(codeframe_lexicon: dict) -> SentimentLexicon:
     polarity.update({w: -1.0 for w in neg - not_opinions})
     polarity.update({w.lower(): 1.0 for w in codeframe_lexicon.get("positive", ())})
     polarity.update({w.lower(): -1.0 for w in codeframe_lexicon.get("negative", ())})
+    polarity.update({w.lower(): MILD_NEGATIVE for w in codeframe_lexicon.get("mild_negative", ())})
     magnitude = {w: 1 for w in codeframe_lexicon.get("magnitude_high", ())}
     magnitude.update({w: -1 for w in codeframe_lexicon.get("magnitude_low", ())})
     return SentimentLexicon(polarity=polarity, negators=negators, degree=degree, magnitude=magnitude,
                             contrast=frozenset(codeframe_lexicon.get("contrast", ())),
                             rhetorical=frozenset(codeframe_lexicon.get("rhetorical", ())),
                             excess=frozenset(codeframe_lexicon.get("excess", ())),
-                            blockers=frozenset(w for w in neutral if len(w) > 1))
+                            blockers=frozenset(w for w in neutral if len(w) > 1),
+                            verdict={w: weight for weight, words in codeframe_lexicon.get("verdict", ()) for w in words})
 
 
 @dataclass(slots=True)
@@ -87,6 +91,7 @@ class Role:
     needs_opinion: bool = False  # a generic keyword (客服, 功能) codes only beside an opinion
     generic: bool = False  # yields to a more specific aspect nearby (贵, 方便, 坏了, 4S店)
     summary: bool = False  # an overall verdict (不推荐, 避雷): codes only when nothing else does
+    verdict: float = 0.0  # a cue that its clause speaks for the whole text (总体来说, 不会再来): clause weight
 
     def carries_opinion(self) -> bool:
         return bool(self.polarity or self.magnitude or self.leaves or self.degree or self.negator)
@@ -100,6 +105,7 @@ class ClauseScore:
     rhetorical: bool
     suggestion: bool
     unmet: bool
+    weight: float = 1.0  # clause weight in the overall score (verdict cues)
 
 
 def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
@@ -133,10 +139,10 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
             continue
         value = role.polarity
         if role.magnitude:
-            scale = _nearest_scale(i, aspect_indexes, scales)
+            scale = _nearest_scale(i, aspect_indexes, scales, units)
             if scale:
                 value = role.magnitude * scale
-            elif not value and excess:
+            elif not value and (excess or role.excess):
                 value = -1.0  # 太高 / 有点小 without a known direction: an excess or a shortfall
         in_reach = negations and start - negator_end <= NEGATION_REACH
         if not value and role.leaves:
@@ -155,8 +161,11 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
         negations, degree, excess = 0, 1.0, False
     if aspect_indexes and not values and (dangling >= 0 or degree < 1.0):
         values[dangling if dangling >= 0 else len(units) - 1] = -1.0 if dangling >= 0 else -0.5
-    if any(i not in defaults for i in values):
-        values = {i: v for i, v in values.items() if i not in defaults}
+    if defaults and any(i not in defaults for i in values):
+        # 异响很小 / 颜值一般: an opinion after the aspect describes it and replaces its own polarity;
+        # one before it (量太小，太贵) does not.
+        last_opinion = max((i for i in values if i not in defaults), default=-1)
+        values = {i: v for i, v in values.items() if i not in defaults or i > last_opinion}
     rhetorical = any(unit[2].rhetorical for unit in units) and (is_question or _strong_rhetoric(units))
     suggestion = any(unit[2].suggestion for unit in units)
     unmet = any(unit[2].unmet for unit in units)
@@ -165,18 +174,21 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
     if rhetorical:
         values = {i: -abs(v) for i, v in values.items()} or {0: -1.0}
     total = sum(values.values())
+    weight = max((unit[2].verdict for unit in units if unit[2].verdict), default=1.0)
     return ClauseScore(total=total, aspect_scores=_assign(values, aspect_indexes, total),
-                       unit_values=values, rhetorical=rhetorical, suggestion=suggestion, unmet=unmet)
+                       unit_values=values, rhetorical=rhetorical, suggestion=suggestion, unmet=unmet, weight=weight)
 
 
 def _strong_rhetoric(units: list) -> bool:
     return any(unit[2].rhetorical and unit[1] - unit[0] >= 3 for unit in units)
 
 
-def _nearest_scale(index: int, aspect_indexes: list[int], scales: list) -> int:
+def _nearest_scale(index: int, aspect_indexes: list[int], scales: list, units=None) -> int:
+    """Scale of the nearest aspect; one after the magnitude word lends its scale only when it carries
+    no polarity of its own (高油耗 yes; 量太小太贵: 贵 does not make 太小 praise)."""
     best, best_distance = 0, None
     for a in aspect_indexes:
-        if scales[a]:
+        if scales[a] and not (a > index and units is not None and units[a][2].polarity):
             distance = (index - a) if a < index else (a - index) + 0.5  # prefer the aspect before
             if best_distance is None or distance < best_distance:
                 best, best_distance = scales[a], distance
@@ -199,12 +211,29 @@ def _assign(values: dict[int, float], aspect_indexes: list[int], total: float) -
     return scores
 
 
+TIE_BREAK = 0.1  # a balanced text leans toward its last opinionated clause
+
+
+EDGE_WEIGHT = 1.0  # extra weight of the first and the last opinionated clause (a review opens or closes on its verdict)
+NEGATIVE_WEIGHT = 1.0  # weight of complaints relative to praise in the overall verdict
+
+
 def overall_score(clause_totals: list[tuple[float, bool, bool]]) -> float:
-    """Weighted sum of clause scores: (total, after_contrast, before_contrast) per clause."""
-    score = 0.0
+    """Weighted sum of clause scores: (total, after_contrast, before_contrast) per clause. A tie (量大，味道差)
+    breaks toward the sign of the last opinionated clause."""
+    weighted = []
     for total, after_contrast, before_contrast in clause_totals:
-        weight = CONTRAST_WEIGHT if after_contrast else BEFORE_CONTRAST_WEIGHT if before_contrast else 1.0
-        score += total * weight
+        if total:
+            weight = CONTRAST_WEIGHT if after_contrast else BEFORE_CONTRAST_WEIGHT if before_contrast else 1.0
+            weighted.append(total * weight * (NEGATIVE_WEIGHT if total < 0 else 1.0))
+    if not weighted:
+        return 0.0
+    if len(weighted) > 1 and EDGE_WEIGHT != 1.0:
+        weighted[0] *= EDGE_WEIGHT
+        weighted[-1] *= EDGE_WEIGHT
+    score = sum(weighted)
+    if -0.05 <= score <= 0.05:
+        score = TIE_BREAK if weighted[-1] > 0 else -TIE_BREAK
     return score
 
 
