@@ -32,6 +32,12 @@ def print_refresh_summary(warehouse: Path, result, seconds: float) -> None:
             "select source, reason, count(*) from audit.quarantine where run_id = ? group by all order by all",
             [run_id],
         )
+        rejected_files = _rows(
+            connection,
+            "select source, file, any_value(detail), count(*) from audit.quarantine "
+            "where run_id = ? and reason = 'missing_required_column' group by source, file order by all",
+            [run_id],
+        )
         channels = _rows(
             connection,
             "select u.channel, count(*), min(u.event_date), max(u.event_date), max(c.coded_share) "
@@ -56,6 +62,11 @@ def print_refresh_summary(warehouse: Path, result, seconds: float) -> None:
         print("\nquarantined this run, by reason:")
         for source, reason, count in reasons:
             print(f"  {source:<16}{reason:<26}{count:>8,}")
+    for source, file, detail, count in rejected_files:
+        print(
+            f"\nREJECTED FILE {source}/{file}: {detail}. Its {count:,} records are in audit.quarantine; "
+            "fix the export (or map the column) and drop the fixed file into the landing zone again."
+        )
     print(f"\n{'channel':<16}{'utterances':>12}{'coded':>8}  days")
     for channel, count, first, last, coded_share in channels:
         coded = f"{coded_share:.0%}" if coded_share is not None else "–"
