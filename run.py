@@ -43,6 +43,7 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 0
     ensure_environment()
+    os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
     command, rest = argv[0], argv[1:]
     if command == "test":
         return subprocess.call([str(BIN / "python"), "-m", "pytest", "-q", *rest], cwd=ROOT)

@@ -7,6 +7,8 @@ for project settings (dlt keeps reading its own config/secrets).
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,3 +62,9 @@ def export_for_subprocesses(settings: Settings) -> None:
     """dbt runs as a subprocess and reads the warehouse path from its profile's env_var()."""
     os.environ["VOC_WAREHOUSE"] = str(settings.warehouse)
     os.environ["VOC_DBT_TARGET"] = settings.dbt_target
+
+
+def dbt_executable() -> str:
+    """The dbt installed beside this Python, so the venv need not be on PATH."""
+    beside_python = Path(sys.executable).parent / "dbt"
+    return str(beside_python) if beside_python.exists() else (shutil.which("dbt") or "dbt")

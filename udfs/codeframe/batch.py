@@ -14,7 +14,7 @@ from udfs.codeframe.classifier import (FRAME_COLUMNS, METHOD, UNCODED, Analysis,
 
 ID_COLUMNS = ("id", "feedback_id", "record_id")
 PARALLEL_MIN_TEXTS = 20_000  # below this, starting workers costs more than it saves
-CHUNK_TEXTS = 10_000  # texts per task: streamed to the workers, results streamed back in order
+CHUNK_TEXTS = 2_500  # texts per task: small enough that both workers stay busy while the parent collects
 FRAME_CHUNK_TEXTS = CHUNK_TEXTS
 
 # A compact analysis, cheap to pickle between processes:
@@ -30,14 +30,7 @@ def compact(analysis: Analysis) -> Compact:
 
 def expand(item: Compact, classifier) -> Analysis:
     """A compact analysis back to an Analysis (names and need layer from the codeframe)."""
-    leaves, l1, l2 = classifier.codeframe.leaves, classifier.codeframe.l1, classifier.codeframe.l2
-    hits = []
-    for code, polarity, score, severity, point, evidence, start, end in item[2]:
-        leaf = leaves.get(code)
-        names = (l1[leaf.l1].zh, l2[leaf.parent].zh, leaf.zh, leaf.need_layer) if leaf else (None, None, None, None)
-        hits.append(CodeHit(code, names[0], names[1], names[2], polarity, score, severity, names[3], point, evidence,
-                            start, end))
-    return Analysis(hits, item[0], item[1])
+    return classifier.expand(item)
 
 
 def iter_compact(texts, codeframe_path: str | None = None, workers: int = 1, chunk_texts: int = CHUNK_TEXTS):
@@ -50,7 +43,7 @@ def iter_compact(texts, codeframe_path: str | None = None, workers: int = 1, chu
     chunks = _chunks(texts, chunk_texts)
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for chunk in chunks:
-            yield from (compact(analysis) for analysis in classifier.analyse_many(chunk))
+            yield from classifier.analyse_many_compact(chunk)
         return
     pool = _pool(codeframe_path, workers)
     for part in pool.imap(_compact_chunk, chunks, chunksize=1):
@@ -108,8 +101,8 @@ def classify_frame_parallel(df: pd.DataFrame, text_col: str = "text", id_col: st
     back, and the output frame is built once at the end (columns: FRAME_COLUMNS)."""
     classifier = get_classifier(codeframe_path)
     if workers <= 1 or len(df) < PARALLEL_MIN_TEXTS:
-        return analyses_to_frame(df[id_col].tolist(), classifier.analyse_many([as_text(t) for t in df[text_col]]),
-                                 classifier.version)
+        return compact_to_frame(df[id_col].tolist(),
+                                classifier.analyse_many_compact([as_text(t) for t in df[text_col]]), classifier)
     return compact_to_frame(df[id_col].tolist(), iter_compact(df[text_col], codeframe_path, workers), classifier)
 
 
@@ -147,7 +140,7 @@ def compact_to_frame(ids: list, items, classifier) -> pd.DataFrame:
 
 
 def _compact_chunk(texts: list[str]) -> list[Compact]:
-    return [compact(analysis) for analysis in get_classifier(_worker_codeframe).analyse_many(texts)]
+    return get_classifier(_worker_codeframe).analyse_many_compact(texts)
 
 
 def as_text(value) -> str:

@@ -24,6 +24,7 @@ from udfs.codeframe.sentiment import Role
 from udfs.codeframe.tokenizer import Tokenizer
 
 UNCODED = "uncoded"
+_MISSING = object()
 METHOD = "rules:aho-corasick+jieba+hownet"
 FRAME_COLUMNS = ["feedback_id", "codeframe_version", "code", "l1", "l2", "l3", "sentiment", "sentiment_score",
                  "severity", "need_layer", "point_type", "evidence", "start", "end", "method"]
@@ -33,6 +34,7 @@ CLAUSE_BREAK = re.compile(r"[，,。.！!？?；;：:\n\r\t ~～…、|/（）()
 SEGMENT = re.compile(r"[^，,。！!？?；;\s]+")  # jieba never joins words across these
 SEGMENT_CACHE_SIZE = 50_000
 SENTENCE_END = re.compile(r"[。!?！？;；\n]")
+LONG_NUMBER = re.compile(r"\d{6,}")
 ALMOST = re.compile(r"[\d一二两三四五六七八九十半俩仨几]|要|到|吐|饿|死|凉|冷|哭|疯|崩")  # 快三个小时 / 快饿死: "almost", not "fast"
 CLAUSE_INITIAL_CONTRAST = frozenset({"就是", "只是"})  # elsewhere they mean "exactly"/"only"
 
@@ -109,6 +111,7 @@ class Classifier:
         self._exclusions = [tuple(word.lower() for word in leaf.exclusions) for leaf in self.leaves]
         self._names = [(self.codeframe.l1[leaf.l1].zh, self.codeframe.l2[leaf.parent].zh, leaf.zh)
                        for leaf in self.leaves]
+        self._hit_names = {leaf.id: names + (leaf.need_layer,) for leaf, names in zip(self.leaves, self._names)}
         roles = self._roles()
         self._roles_by_index = list(roles.values())
         self._needs_boundary = [len(term) <= 2 or term.isascii() for term in roles]
@@ -212,38 +215,68 @@ class Classifier:
 
     # -- analysis -------------------------------------------------------------------------------
     def analyse(self, text) -> Analysis:
+        return self.expand(self.analyse_compact(text))
+
+    def expand(self, item: tuple) -> Analysis:
+        """A compact analysis (see `analyse_compact`) as an Analysis of CodeHits."""
+        names = self._hit_names
+        empty = (None, None, None, None)
+        hits = []
+        for code, polarity, score, severity, point, evidence, start, end in item[2]:
+            l1, l2, l3, need = names.get(code, empty)
+            hits.append(CodeHit(code, l1, l2, l3, polarity, score, severity, need, point, evidence, start, end))
+        return Analysis(hits, item[0], item[1])
+
+    def analyse_compact(self, text) -> tuple:
+        """(sentiment, sentiment_score, ((code, sentiment, score, severity, point_type, evidence, start, end), ...)):
+        the analysis as plain tuples, cheap to build and to pickle between processes."""
         text = text if isinstance(text, str) else ("" if text is None or _is_missing(text) else str(text))
-        norm = self.customer_voice(normalise(text))
+        norm = self.customer_voice(text.translate(NORMALISE))
         clauses, scored = self._scored_clauses(norm)
         if not clauses:
-            score = _fallback_score(norm)
-            hits_only: dict[int, CodeHit] = {}
+            score = _fallback_score(norm) if norm and not norm.isspace() else 0.0
+            hits_only: dict[int, tuple] = {}
             if self._critical_any is not None and self._critical_any.search(norm):
                 self._critical_phrases(text, norm, hits_only)
                 score = min(score, -1.0) if hits_only else score
-            return Analysis(list(hits_only.values()) or [self._uncoded(score, False)], sentiment.label(score),
-                            sentiment.squash(score))
-        hits: dict[int, CodeHit] = {}
-        clause_totals = [(result.total * result.weight, clause[4], clause[5]) for clause, result in zip(clauses, scored)]
-        any_suggestion = any(result.suggestion for result in scored)
+            return (sentiment.label(score), sentiment.squash(score),
+                    tuple(hits_only.values()) or (self._uncoded(score, False),))
+        hits: dict[int, tuple] = {}
+        summaries: dict[int, tuple] = {}
         previous_end = -1  # end of the last clause that coded a specific (non-generic) aspect
-        summaries: dict[int, CodeHit] = {}
+        weighted = []
+        any_suggestion = False
         for position, (clause, result) in enumerate(zip(clauses, scored)):
-            if result.aspect_scores:
-                inherits = previous_end >= 0 and not SENTENCE_END.search(norm, previous_end, clause[1])
-                if self._collect(text, norm, clause, result, self._borrowed_verdict(position, clauses, scored), hits,
-                                 inherits, summaries):
-                    previous_end = clause[2]
+            weighted.append((result.total * result.weight, clause[4], clause[5]))
+            any_suggestion = any_suggestion or result.suggestion
+            if not result.aspect_scores:
+                continue
+            inherits = previous_end >= 0 and not SENTENCE_END.search(norm, previous_end, clause[1])
+            coding = self._coding(norm, clause, result, self._borrowed_verdict(position, clauses, scored), inherits)
+            if coding is None:
+                continue
+            specific, entries = coding
+            clause_start = clause[1]
+            for leaf_index, code, polarity, score, severity, point, rel_start, rel_end, summary in entries:
+                start, end = clause_start + rel_start, clause_start + rel_end
+                hit = (code, polarity, score, severity, point, text[start:end], start, end)
+                target = summaries if summary else hits
+                previous = target.get(leaf_index)
+                if previous is None or _stronger(hit, previous):
+                    target[leaf_index] = hit
+            if specific:
+                previous_end = clause[2]
         if summaries and not hits:
             hits.update(summaries)
         if self._critical_any is not None and self._critical_any.search(norm):
             self._critical_phrases(text, norm, hits)
-        score = sentiment.overall_score(clause_totals)
+        score = sentiment.overall_score(weighted)
         if -0.05 <= score <= 0.05:
             score += _fallback_score(norm)
-        overall = sentiment.label(score)
-        ordered = sorted(hits.values(), key=lambda hit: (hit.start, hit.code))
-        return Analysis(ordered or [self._uncoded(score, any_suggestion)], overall, sentiment.squash(score))
+        if not hits:
+            return sentiment.label(score), sentiment.squash(score), (self._uncoded(score, any_suggestion),)
+        ordered = tuple(sorted(hits.values(), key=_hit_order)) if len(hits) > 1 else tuple(hits.values())
+        return sentiment.label(score), sentiment.squash(score), ordered
 
     def classify_texts(self, texts: list[str]) -> list[list[CodeHit]]:
         return [analysis.hits for analysis in self.analyse_many(texts)]
@@ -254,9 +287,23 @@ class Classifier:
         out = []
         for text in texts:
             key = text if isinstance(text, str) else repr(text)
-            if key not in seen:
-                seen[key] = self.analyse(text)
-            out.append(seen[key])
+            analysis = seen.get(key)
+            if analysis is None:
+                analysis = seen[key] = self.expand(self.analyse_compact(text))
+            out.append(analysis)
+        return out
+
+    def analyse_many_compact(self, texts) -> list[tuple]:
+        """`analyse_compact` of each text; identical texts once."""
+        seen: dict[str, tuple] = {}
+        out = []
+        analyse = self.analyse_compact
+        for text in texts:
+            key = text if isinstance(text, str) else repr(text)
+            item = seen.get(key)
+            if item is None:
+                item = seen[key] = analyse(text)
+            out.append(item)
         return out
 
     def classify_frame(self, df: pd.DataFrame, text_col: str = "text", id_col: str = "feedback_id") -> pd.DataFrame:
@@ -282,20 +329,29 @@ class Classifier:
         return clauses, scored
 
     def _add_span(self, cache, norm, start, end, question, clauses, scored) -> None:
-        key = (norm[start:end], question)
+        span = norm[start:end]
+        key = (span, question)
         entry = cache.get(key)
+        if entry is None and LONG_NUMBER.search(span):
+            # order, phone and VIN numbers make spans unique; no term spans six digits, so the span
+            # means the same with its long digit runs masked (offsets unchanged)
+            span = LONG_NUMBER.sub(_zeros, span)
+            key = (span, question)
+            entry = cache.get(key)
         if entry is None:
-            entry = self._span_entry(key[0], question)
+            entry = self._span_entry(span, question)
             if len(cache) >= SEGMENT_CACHE_SIZE:
                 cache.clear()
             cache[key] = entry
         leading_contrast, parts = entry
         if leading_contrast and clauses:
             clauses[-1][5] = True  # 外观漂亮，但是油耗高: the earlier clause yields
-        for units, rel_start, rel_end, after, before, result in parts:
-            if start:
+        for part in parts:
+            units, rel_start, rel_end, after, before, result, part_cache, has_critical = part
+            if start and result.aspect_scores:  # only aspect clauses are coded: the others need no offsets
                 units = [(a + start, b + start, role) for a, b, role in units]
-            clauses.append([units, rel_start + start, rel_end + start, question, after, before])
+            clauses.append([units, rel_start + start, rel_end + start, question, after, before, part_cache,
+                            has_critical])
             scored.append(result)
 
     def _span_entry(self, span: str, question: bool) -> tuple:
@@ -310,7 +366,8 @@ class Classifier:
         for clause_units, rel_start, rel_end, _, after, before in clauses:
             scales = [self._scale_of(unit[2]) if unit[2].leaves else 0 for unit in clause_units]
             parts.append((clause_units, rel_start, rel_end, after, before,
-                          sentiment.score_clause(clause_units, scales, question)))
+                          sentiment.score_clause(clause_units, scales, question), {},
+                          any(unit[2].critical for unit in clause_units)))
         return leading, tuple(parts)
 
     def _scale_of(self, role: Role) -> int:
@@ -398,10 +455,24 @@ class Classifier:
             return 0.0
         return following.total
 
-    def _collect(self, text, norm, clause, result, borrowed: float, hits: dict[int, CodeHit],
-                 inherits: bool = False, summaries: dict | None = None) -> bool:
-        """Code one clause; True when it coded a specific aspect. `inherits`: the previous clause of the
-        same sentence coded one, so generic words here (敷衍, 休息区坐满了人) speak about it."""
+    def _coding(self, norm, clause, result, borrowed: float, inherits: bool):
+        """The codes of one clause, cached with the clause's span: clauses repeat a lot, and their coding
+        depends only on their units, the borrowed verdict, `inherits` and (for safety words) the few
+        characters around them."""
+        part_cache = clause[6]
+        key = (borrowed, inherits)
+        if clause[7]:
+            key += (norm[max(0, clause[1] - 6):clause[1]], norm[clause[2]:clause[2] + 2])
+        coding = part_cache.get(key, _MISSING)
+        if coding is _MISSING:
+            coding = part_cache[key] = self._code_clause(norm, clause, result, borrowed, inherits)
+        return coding
+
+    def _code_clause(self, norm, clause, result, borrowed: float, inherits: bool):
+        """(specific, entries) or None. `specific`: the clause coded a non-generic aspect. `inherits`: the
+        previous clause of the same sentence coded one, so generic words here (敷衍, 休息区坐满了人) speak
+        about it. Entries: (leaf index, code, sentiment, score, severity, point type, evidence start and
+        end relative to the clause, is a summary verdict)."""
         clause_units, clause_start, clause_end = clause[0], clause[1], clause[2]
         clause_text = norm[clause_start:clause_end]
         critical = major = None  # computed on the first negative hit only
@@ -417,45 +488,40 @@ class Classifier:
                 candidates.append((index, leaf_index, role))
                 break  # one evidence span supports one leaf
         if not candidates:
-            return False
+            return None
         specific = any(not role.generic for _, _, role in candidates)
         if not specific and inherits:
-            return False
+            return None
         candidates = _most_specific(candidates, clause_units, self.leaves)
+        entries = []
         for index, leaf_index, role in candidates:
             start, end = clause_units[index][0], clause_units[index][1]
             score = result.aspect_scores.get(index, 0.0) or borrowed
             polarity = sentiment.label(score)
-            if True:
-                leaf = self.leaves[leaf_index]
-                severity = "minor"
-                if polarity < 0:
-                    if critical is None:
-                        critical = (any(unit[2].critical for unit in clause_units)
-                                    and not self._negated_critical(norm, clause_units))
-                        major = any(unit[2].major for unit in clause_units)
-                    severity = leaf.severity
-                    if critical:
-                        severity = "critical"
-                    elif major and severity == "minor":
-                        severity = "major"
-                if result.suggestion or result.unmet:
-                    point = "itch"
-                elif polarity < 0:
-                    point = "pain"
-                elif polarity > 0 and leaf.need_layer == "attractive":
-                    point = "delight"
-                else:
-                    point = "none"
-                evidence_start, evidence_end = _evidence_span(text, clause_start, clause_end, start, end)
-                l1, l2, l3 = self._names[leaf_index]
-                hit = CodeHit(leaf.id, l1, l2, l3, polarity, sentiment.squash(score), severity, leaf.need_layer, point,
-                              text[evidence_start:evidence_end], evidence_start, evidence_end)
-                target = summaries if role.summary and summaries is not None else hits
-                previous = target.get(leaf_index)
-                if previous is None or _stronger(hit, previous):
-                    target[leaf_index] = hit
-        return specific
+            leaf = self.leaves[leaf_index]
+            severity = "minor"
+            if polarity < 0:
+                if critical is None:
+                    critical = (any(unit[2].critical for unit in clause_units)
+                                and not self._negated_critical(norm, clause_units))
+                    major = any(unit[2].major for unit in clause_units)
+                severity = leaf.severity
+                if critical:
+                    severity = "critical"
+                elif major and severity == "minor":
+                    severity = "major"
+            if result.suggestion or result.unmet:
+                point = "itch"
+            elif polarity < 0:
+                point = "pain"
+            elif polarity > 0 and leaf.need_layer == "attractive":
+                point = "delight"
+            else:
+                point = "none"
+            evidence_start, evidence_end = _evidence_span(norm, clause_start, clause_end, start, end)
+            entries.append((leaf_index, leaf.id, polarity, sentiment.squash(score), severity, point,
+                            evidence_start - clause_start, evidence_end - clause_start, role.summary))
+        return specific, tuple(entries)
 
     def _negated_critical(self, norm: str, clause_units) -> bool:
         """没有自燃 / 不会起火 / 从来没熄火过: a denied safety failure is not critical."""
@@ -469,7 +535,7 @@ class Classifier:
                 return False
         return True
 
-    def _critical_phrases(self, text: str, norm: str, hits: dict[int, CodeHit]) -> None:
+    def _critical_phrases(self, text: str, norm: str, hits: dict[int, tuple]) -> None:
         """Safety failures phrased freely (气囊一个都没弹出来, 刹车突然踩不下去) code their leaf as critical."""
         for leaf_index, pattern in self._critical_patterns:
             for match in pattern.finditer(norm):
@@ -477,20 +543,17 @@ class Classifier:
                 if self._not_critical is not None and self._not_critical.search(norm, max(0, start - 6), end):
                     continue
                 previous = hits.get(leaf_index)
-                if previous is not None and previous.severity == "critical":
+                if previous is not None and previous[3] == "critical":
                     break
-                leaf = self.leaves[leaf_index]
-                l1, l2, l3 = self._names[leaf_index]
                 evidence_start, evidence_end = _evidence_span(text, start, end, start, end)
-                hits[leaf_index] = CodeHit(leaf.id, l1, l2, l3, -1, min(-0.762, previous.sentiment_score if previous else 0),
-                                           "critical", leaf.need_layer, "pain", text[evidence_start:evidence_end],
-                                           evidence_start, evidence_end)
+                hits[leaf_index] = (self.leaves[leaf_index].id, -1, min(-0.762, previous[2] if previous else 0),
+                                    "critical", "pain", text[evidence_start:evidence_end], evidence_start, evidence_end)
                 break
 
-    def _uncoded(self, score: float, suggestion: bool) -> CodeHit:
+    def _uncoded(self, score: float, suggestion: bool) -> tuple:
         polarity = sentiment.label(score)
         point = "itch" if suggestion else "pain" if polarity < 0 else "none"
-        return CodeHit(UNCODED, None, None, None, polarity, sentiment.squash(score), None, None, point, "", None, None)
+        return (UNCODED, polarity, sentiment.squash(score), None, point, "", None, None)
 
 
 class _OpinionScorer:
@@ -560,6 +623,14 @@ def _most_specific(candidates, clause_units, leaves):
     return candidates
 
 
+def _zeros(match) -> str:
+    return "0" * (match.end() - match.start())
+
+
+def _hit_order(hit: tuple):
+    return hit[6], hit[0]
+
+
 def _is_missing(value) -> bool:
     try:
         return bool(pd.isna(value))
@@ -612,12 +683,12 @@ def _evidence_span(text: str, clause_start: int, clause_end: int, start: int, en
     return clause_start, clause_end
 
 
-def _stronger(hit: CodeHit, previous: CodeHit) -> bool:
-    """Keep the most severe, then the most negative, then the first mention of a code."""
-    rank, previous_rank = SEVERITY_RANK[hit.severity], SEVERITY_RANK[previous.severity]
+def _stronger(hit: tuple, previous: tuple) -> bool:
+    """Keep the most severe, then the most negative, then the first mention of a code (compact hits)."""
+    rank, previous_rank = SEVERITY_RANK[hit[3]], SEVERITY_RANK[previous[3]]
     if rank != previous_rank:
         return rank > previous_rank
-    return hit.sentiment_score < previous.sentiment_score and hit.sentiment < 0
+    return hit[2] < previous[2] and hit[1] < 0
 
 
 def analyses_to_frame(ids: list, analyses: list[Analysis], version: str) -> pd.DataFrame:

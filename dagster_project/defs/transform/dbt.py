@@ -10,7 +10,7 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from dagster_project.lib.keys import VocDbtTranslator
 from dagster_project.lib.partitions import daily_partitions, dbt_window_env, single_run
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL
-from dagster_project.settings import DBT_PROJECT_DIR, export_for_subprocesses, load_settings
+from dagster_project.settings import DBT_PROJECT_DIR, dbt_executable, export_for_subprocesses, load_settings
 
 settings = load_settings()
 export_for_subprocesses(settings)
@@ -19,7 +19,9 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, target=settings.dbt_target
 dbt_project.prepare_if_dev()
 if not dbt_project.manifest_path.exists():
     # A fresh clone has no manifest yet; parsing once (~4 s) makes the definitions loadable.
-    dbt_project.preparer.prepare(dbt_project)
+    DbtCliResource(project_dir=dbt_project, target=settings.dbt_target, dbt_executable=dbt_executable()).cli(
+        ["parse", "--quiet"], target_path=dbt_project.project_dir / dbt_project.target_path
+    ).wait()
 
 
 @contextmanager
