@@ -75,6 +75,15 @@ def print_refresh_summary(warehouse: Path, result, seconds: float) -> None:
         print("\ntop pain points (marts.fct_feedback_codes):")
         for l1, l2, count, critical in pains:
             print(f"  {l1} / {l2:<16}{count:>8,} utterances{f', {critical} critical' if critical else ''}")
+    step_seconds = {
+        event.step_key: event.event_specific_data.duration_ms / 1000
+        for event in result.all_events
+        if event.is_step_success and event.event_specific_data and event.event_specific_data.duration_ms
+    }
+    stages = {"ingest (dlt)": "ingest_", "dbt": "voc_dbt_models", "codes": "codeframe_assets"}
+    stage_seconds = {name: sum(v for k, v in step_seconds.items() if k.startswith(prefix)) for name, prefix in stages.items()}
+    stage_seconds["checks (GX)"] = sum(v for k, v in step_seconds.items() if "_gx_" in k)
+    print("\nseconds per stage: " + ", ".join(f"{name} {value:,.1f}" for name, value in stage_seconds.items()))
     failures = [event for event in result.all_events if event.is_step_failure]
     for event in failures:
         error = event.step_failure_data.error

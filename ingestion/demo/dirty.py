@@ -33,6 +33,17 @@ KIND_RATES = {
     "survey": {"missing_required_field": 1 / 2000, "unparseable_timestamp": 1 / 2500, "future_timestamp": 1 / 2500},
     "store": {"missing_required_field": 1 / 3000},
 }
+# The quarantine reason each planted kind must produce (docs/landing_zone.md); kinds not listed are loaded.
+QUARANTINE_REASON_OF_KIND = {
+    "malformed_csv_line": "malformed_line",
+    "invalid_json": "invalid_json",
+    "bad_encoding": "invalid_encoding",
+    "missing_required_field": "missing_required_field",
+    "unparseable_timestamp": "unparseable_timestamp",
+    "future_timestamp": "future_timestamp",
+    "oversized_text": "oversized_text",
+    "missing_required_column": "missing_required_column",
+}
 # which later day (as a share of the world) carries a file-level schema change
 EXTRA_COLUMN_AT = {"call_center": 0.75, "private_domain": 0.8, "public_opinion": 0.85}
 MISSING_COLUMN_AT = 0.7

@@ -10,18 +10,9 @@ import pytest
 from dagster_project.cli import run_refresh
 from dagster_project.lib.warehouse import warehouse_connection
 from dagster_project.settings import load_settings
+from ingestion.demo.dirty import QUARANTINE_REASON_OF_KIND as QUARANTINED_KINDS
 from tests.conftest import read_truth
 
-QUARANTINED_KINDS = {
-    "malformed_csv_line": "malformed_line",
-    "invalid_json": "invalid_json",
-    "bad_encoding": "invalid_encoding",
-    "missing_required_field": "missing_required_field",
-    "unparseable_timestamp": "unparseable_timestamp",
-    "future_timestamp": "future_timestamp",
-    "oversized_text": "oversized_text",
-    "missing_required_column": "missing_required_column",
-}
 FILE_SOURCES = {"call_center", "private_domain", "public_opinion"}
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 ID_CARD = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")

@@ -13,19 +13,10 @@ from ingestion.common import SHANGHAI
 
 pytest.importorskip("ingestion.demo.generator")
 from ingestion.demo.generator import generate_world  # noqa: E402
+from ingestion.demo.dirty import QUARANTINE_REASON_OF_KIND as REASON_OF_KIND  # noqa: E402
 from ingestion.demo.survey_api import start_survey_api  # noqa: E402
 
 FAMILIES = ("call_center", "private_domain", "public_opinion", "survey", "store", "crm", "ops")
-REASON_OF_KIND = {
-    "malformed_csv_line": "malformed_line",
-    "invalid_json": "invalid_json",
-    "bad_encoding": "invalid_encoding",
-    "missing_required_field": "missing_required_field",
-    "unparseable_timestamp": "unparseable_timestamp",
-    "future_timestamp": "future_timestamp",
-    "oversized_text": "oversized_text",
-    "missing_required_column": "missing_required_column",
-}
 UTTERANCES = {
     "call_center": "select count(*) from raw_call_center.calls",
     "private_domain": "select count(*) from raw_private_domain.messages",

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from udfs.codeframe.classifier import (FRAME_COLUMNS, METHOD, UNCODED, Analysis, CodeHit, analyses_to_frame,
@@ -97,13 +98,63 @@ def analyse_texts(texts: list, codeframe_path: str | None = None, workers: int =
 
 def classify_frame_parallel(df: pd.DataFrame, text_col: str = "text", id_col: str = "feedback_id",
                             codeframe_path: str | None = None, workers: int = 2) -> pd.DataFrame:
-    """classify_frame over `workers` processes: texts stream to the workers in chunks, compact tuples come
-    back, and the output frame is built once at the end (columns: FRAME_COLUMNS)."""
+    """classify_frame over `workers` processes: texts stream to the workers in chunks, each worker returns its
+    chunk's output columns, and the output frame is built once at the end (columns: FRAME_COLUMNS)."""
     classifier = get_classifier(codeframe_path)
-    if workers <= 1 or len(df) < PARALLEL_MIN_TEXTS:
-        return compact_to_frame(df[id_col].tolist(),
-                                classifier.analyse_many_compact([as_text(t) for t in df[text_col]]), classifier)
-    return compact_to_frame(df[id_col].tolist(), iter_compact(df[text_col], codeframe_path, workers), classifier)
+    texts = [as_text(t) for t in df[text_col]]
+    if workers <= 1 or len(df) < PARALLEL_MIN_TEXTS or "fork" not in multiprocessing.get_all_start_methods():
+        parts = [frame_columns(classifier.analyse_many_compact(texts), leaf_names(classifier))]
+    else:
+        pool = _pool(codeframe_path, workers)
+        chunks = [texts[i:i + CHUNK_TEXTS] for i in range(0, len(texts), CHUNK_TEXTS)]
+        parts = list(pool.imap(_columns_chunk, chunks, chunksize=1))
+    return columns_to_frame(df[id_col].to_numpy(), parts, classifier.version, CHUNK_TEXTS)
+
+
+def frame_columns(items, names: dict) -> tuple:
+    """Output columns of a chunk of compact analyses: (local row of each code, code, l1, l2, l3, need layer,
+    sentiment, score, severity, point type, evidence, start, end); start/end -1 where missing."""
+    empty = (None, None, None, None)
+    rows, codes, l1, l2, l3, need, polarity, score, severity, point, evidence, start, end = ([] for _ in range(13))
+    for row, item in enumerate(items):
+        for code, hit_polarity, hit_score, hit_severity, hit_point, hit_evidence, hit_start, hit_end in item[2]:
+            rows.append(row)
+            codes.append(code)
+            name = names.get(code, empty)
+            l1.append(name[0])
+            l2.append(name[1])
+            l3.append(name[2])
+            need.append(name[3])
+            polarity.append(hit_polarity)
+            score.append(hit_score)
+            severity.append(hit_severity)
+            point.append(hit_point)
+            evidence.append(hit_evidence)
+            start.append(-1 if hit_start is None else hit_start)
+            end.append(-1 if hit_end is None else hit_end)
+    return rows, codes, l1, l2, l3, need, polarity, score, severity, point, evidence, start, end
+
+
+def columns_to_frame(ids, parts: list[tuple], version: str, chunk_texts: int) -> pd.DataFrame:
+    """Concatenate chunk columns (chunk i holds texts i*chunk_texts onwards) into the output frame."""
+    columns = [[] for _ in range(13)]
+    offsets = []
+    for number, part in enumerate(parts):
+        offsets.append(np.asarray(part[0], dtype=np.int64) + number * chunk_texts)
+        for column, values in zip(columns, part):
+            column.extend(values)
+    rows = np.concatenate(offsets) if offsets else np.zeros(0, dtype=np.int64)
+    count = len(rows)
+    start = np.asarray(columns[11], dtype=np.int64)
+    end = np.asarray(columns[12], dtype=np.int64)
+    return pd.DataFrame({
+        "feedback_id": ids[rows] if count else ids[:0], "codeframe_version": [version] * count,
+        "code": columns[1], "l1": columns[2], "l2": columns[3], "l3": columns[4],
+        "sentiment": np.asarray(columns[6], dtype=np.int8), "sentiment_score": np.asarray(columns[7], dtype=np.float64),
+        "severity": columns[8], "need_layer": columns[5], "point_type": columns[9], "evidence": columns[10],
+        "start": pd.arrays.IntegerArray(start, start < 0), "end": pd.arrays.IntegerArray(end, end < 0),
+        "method": [METHOD] * count,
+    }, columns=FRAME_COLUMNS)
 
 
 def compact_to_frame(ids: list, items, classifier) -> pd.DataFrame:
@@ -137,6 +188,21 @@ def compact_to_frame(ids: list, items, classifier) -> pd.DataFrame:
         "start": pd.array(start, dtype="Int64"), "end": pd.array(end, dtype="Int64"), "method": [METHOD] * rows,
     }, columns=FRAME_COLUMNS)
     return frame
+
+
+def _columns_chunk(texts: list[str]) -> tuple:
+    classifier = get_classifier(_worker_codeframe)
+    return frame_columns(classifier.analyse_many_compact(texts), _worker_names(classifier))
+
+
+_NAMES: dict = {}
+
+
+def _worker_names(classifier) -> dict:
+    names = _NAMES.get(id(classifier))
+    if names is None:
+        names = _NAMES[id(classifier)] = leaf_names(classifier)
+    return names
 
 
 def _compact_chunk(texts: list[str]) -> list[Compact]:
