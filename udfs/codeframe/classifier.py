@@ -18,7 +18,7 @@ from pathlib import Path
 import ahocorasick
 import pandas as pd
 
-from udfs.codeframe import sentiment
+from udfs.codeframe import sentiment, train_prior
 from udfs.codeframe.schema import Codeframe, load_codeframe
 from udfs.codeframe.sentiment import Role
 from udfs.codeframe.tokenizer import Tokenizer
@@ -34,6 +34,10 @@ CLAUSE_BREAK = re.compile(r"[，,。.！!？?；;：:\n\r\t ~～…、|/（）()
 SEGMENT = re.compile(r"[^，,。！!？?；;\s]+")  # jieba never joins words across these
 SEGMENT_CACHE_SIZE = 50_000
 SENTENCE_END = re.compile(r"[。!?！？;；\n]")
+SUGGESTION_LEAN = 0.3
+PRIOR_PATH = Path(__file__).with_name("models") / "review_prior.tsv"
+PRIOR_WEIGHT = 0.045  # per unit of the prior's log-odds; the rules' clause scores are of order 1
+ABSENCE_WORDS = ("没有", "没", "无", "没得", "木有", "米有", "缺少", "缺乏", "不带", "莫得")
 LONG_NUMBER = re.compile(r"\d{6,}")
 ALMOST = re.compile(r"[\d一二两三四五六七八九十半俩仨几]|要|到|吐|饿|死|凉|冷|哭|疯|崩")  # 快三个小时 / 快饿死: "almost", not "fast"
 CLAUSE_INITIAL_CONTRAST = frozenset({"就是", "只是"})  # elsewhere they mean "exactly"/"only"
@@ -115,6 +119,9 @@ class Classifier:
         roles = self._roles()
         self._roles_by_index = list(roles.values())
         self._needs_boundary = [len(term) <= 2 or term.isascii() for term in roles]
+        # blockers (信用, 说好): they stop shorter matches and never tile a word (信用卡 holds no 卡)
+        self._inert = [not (role.carries_opinion() or role.contrast or role.rhetorical or role.suggestion or role.unmet
+                            or role.critical or role.major or role.verdict) for role in roles.values()]
         self._automaton = ahocorasick.Automaton()
         self._segment_cache: dict[str, list] = {}
         self._span_cache: dict[tuple, tuple] = {}
@@ -130,6 +137,8 @@ class Classifier:
         self._critical_patterns = [(leaf_index[leaf], re.compile(pattern)) for leaf, pattern in rules["critical_patterns"]]
         self._critical_any = (re.compile("|".join(f"(?:{pattern})" for _, pattern in rules["critical_patterns"]))
                               if rules["critical_patterns"] else None)  # one scan; most texts have no match
+        # the lexical prior (train_prior.py, odd rows of the real corpora only): leans the overall sentiment
+        self._prior = train_prior.load(PRIOR_PATH)
         self.tokenizer = Tokenizer(user_words=(kw for leaf in self.leaves for kw in leaf.keywords),
                                    cache_dir=cache_dir)
 
@@ -151,6 +160,9 @@ class Classifier:
             role(term).degree = weight
         for term in lex.excess:
             role(term).excess = True
+        for term in ABSENCE_WORDS:
+            if term in lex.negators:
+                role(term).absence = True
         for term, direction in lex.magnitude.items():
             role(term).magnitude = direction
             if len(term) > 1 and any(term.startswith(word) and term != word for word in lex.excess):
@@ -232,9 +244,10 @@ class Classifier:
         the analysis as plain tuples, cheap to build and to pickle between processes."""
         text = text if isinstance(text, str) else ("" if text is None or _is_missing(text) else str(text))
         norm = self.customer_voice(text.translate(NORMALISE))
-        clauses, scored = self._scored_clauses(norm)
+        clauses, scored, prior = self._scored_clauses(norm)
         if not clauses:
             score = _fallback_score(norm) if norm and not norm.isspace() else 0.0
+            score += PRIOR_WEIGHT * prior
             hits_only: dict[int, tuple] = {}
             if self._critical_any is not None and self._critical_any.search(norm):
                 self._critical_phrases(text, norm, hits_only)
@@ -273,6 +286,9 @@ class Classifier:
         score = sentiment.overall_score(weighted)
         if -0.05 <= score <= 0.05:
             score += _fallback_score(norm)
+            if any_suggestion and -0.05 <= score <= 0.05:
+                score -= SUGGESTION_LEAN  # 希望早餐有所改善: a wish names something that falls short
+        score += PRIOR_WEIGHT * prior
         if not hits:
             return sentiment.label(score), sentiment.squash(score), (self._uncoded(score, any_suggestion),)
         ordered = tuple(sorted(hits.values(), key=_hit_order)) if len(hits) > 1 else tuple(hits.values())
@@ -310,25 +326,27 @@ class Classifier:
         """One row per utterance x code, one `uncoded` row where nothing applies (columns: FRAME_COLUMNS)."""
         return analyses_to_frame(df[id_col].tolist(), self.analyse_many(df[text_col].tolist()), self.version)
 
-    def _scored_clauses(self, norm: str) -> tuple[list, list]:
-        """Clauses with their scores, computed per span between punctuation and cached per span text:
-        feedback repeats its phrases, so most spans of a large batch have been seen before. A span's
-        clauses and scores depend only on its own text and whether a question mark closes it."""
+    def _scored_clauses(self, norm: str) -> tuple[list, list, float]:
+        """Clauses with their scores and the text's lexical prior, computed per span between punctuation
+        and cached per span text: feedback repeats its phrases, so most spans of a large batch have been
+        seen before. A span's clauses and scores depend only on its own text and whether a question mark
+        closes it."""
         cache = self._span_cache
         clauses: list = []
         scored: list = []
+        prior = 0.0
         position = 0
         length = len(norm)
         for match in CLAUSE_BREAK.finditer(norm):
             start = match.start()
             if start > position:
-                self._add_span(cache, norm, position, start, "?" in match.group(), clauses, scored)
+                prior += self._add_span(cache, norm, position, start, "?" in match.group(), clauses, scored)
             position = match.end()
         if position < length:
-            self._add_span(cache, norm, position, length, False, clauses, scored)
-        return clauses, scored
+            prior += self._add_span(cache, norm, position, length, False, clauses, scored)
+        return clauses, scored, prior
 
-    def _add_span(self, cache, norm, start, end, question, clauses, scored) -> None:
+    def _add_span(self, cache, norm, start, end, question, clauses, scored) -> float:
         span = norm[start:end]
         key = (span, question)
         entry = cache.get(key)
@@ -343,7 +361,7 @@ class Classifier:
             if len(cache) >= SEGMENT_CACHE_SIZE:
                 cache.clear()
             cache[key] = entry
-        leading_contrast, parts = entry
+        leading_contrast, parts, prior = entry
         if leading_contrast and clauses:
             clauses[-1][5] = True  # 外观漂亮，但是油耗高: the earlier clause yields
         for part in parts:
@@ -353,11 +371,14 @@ class Classifier:
             clauses.append([units, rel_start + start, rel_end + start, question, after, before, part_cache,
                             has_critical])
             scored.append(result)
+        return prior
 
     def _span_entry(self, span: str, question: bool) -> tuple:
+        weights = self._prior
+        prior = sum(weights.get(feature, 0.0) for feature in train_prior.span_features(span)) if weights else 0.0
         units = self._segment_units(span)
         if not units:
-            return False, ()
+            return False, (), prior
         clauses = self._clauses(span, units, question)
         leading = bool(clauses) and clauses[0] == "lead"
         if leading:
@@ -368,7 +389,7 @@ class Classifier:
             parts.append((clause_units, rel_start, rel_end, after, before,
                           sentiment.score_clause(clause_units, scales, question), {},
                           any(unit[2].critical for unit in clause_units)))
-        return leading, tuple(parts)
+        return leading, tuple(parts), prior
 
     def _scale_of(self, role: Role) -> int:
         for index in role.leaves:
@@ -418,7 +439,7 @@ class Classifier:
             matches = aligned
         chosen = _leftmost_longest(matches)
         if loose:
-            chosen = sorted(chosen + _tile_words(loose, chosen, boundaries))
+            chosen = sorted(chosen + _tile_words(loose, chosen, boundaries, self._inert))
         roles = self._roles_by_index
         return [(start, end, roles[index]) for start, end, index in chosen
                 if not (end - start == 1 and norm[start] == "快" and ALMOST.match(norm, end))]
@@ -594,7 +615,8 @@ _FALLBACK = [(re.compile(pattern), weight) for pattern, weight in (
     (r"(?:都|也|连)[^，,。!?\s]{0,3}没(?:有)?|没有[^，,。!?\s]{0,4}(?:呢|啊)", -0.3),  # 筷子都没有: something missing
     (r"结果(?:是|送来|来了|给|却)", -0.3),  # 写了微辣，结果是超辣: the result contradicts the order
     (r"说好的[^，,。!?]{0,10}呢", -0.5),
-    (r"有(?:点|些)(?:儿)?[\u4e00-\u9fff]", -0.2),  # 有点老, 有点夹生: hedging before an unknown word
+    (r"有(?:点|些)(?:儿)?[\u4e00-\u9fff]", -0.2),
+    (r"(?:太|过于|过分)(?!好|棒|爽|赞|香|美|帅|值|舒服|方便|喜欢|漂亮|给力|满意|省|感谢|开心|高兴|快乐)[\u4e00-\u9fff]", -0.3),  # 有点老, 有点夹生: hedging before an unknown word
     (r"[?]{1}.{0,3}$|[!?]{2,}", -0.2),  # a closing question or !!/?! in feedback is mostly a complaint
 )]
 
@@ -647,7 +669,7 @@ def _leftmost_longest(matches: list[tuple[int, int, int]]) -> list[tuple[int, in
     return chosen
 
 
-def _tile_words(loose, chosen, boundaries: list[int]) -> list[tuple[int, int, int]]:
+def _tile_words(loose, chosen, boundaries: list[int], inert=None) -> list[tuple[int, int, int]]:
     """Short matches inside a jieba word count only when together they cover that word exactly."""
     by_word: dict[tuple[int, int], list] = {}
     for match in loose:
@@ -667,7 +689,7 @@ def _tile_words(loose, chosen, boundaries: list[int]) -> list[tuple[int, int, in
         while position < right and position in longest_at:
             word_tiles.append(longest_at[position])
             position = longest_at[position][1]
-        if position == right:
+        if position == right and not (inert and any(inert[tile[2]] for tile in word_tiles)):
             tiles.extend(word_tiles)
     return tiles
 

@@ -91,6 +91,7 @@ class Role:
     needs_opinion: bool = False  # a generic keyword (客服, 功能) codes only beside an opinion
     generic: bool = False  # yields to a more specific aspect nearby (贵, 方便, 坏了, 4S店)
     summary: bool = False  # an overall verdict (不推荐, 避雷): codes only when nothing else does
+    absence: bool = False  # a negator that says something is missing (没有, 无, 缺少)
     verdict: float = 0.0  # a cue that its clause speaks for the whole text (总体来说, 不会再来): clause weight
 
     def carries_opinion(self) -> bool:
@@ -120,6 +121,7 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
     negator_end = -10
     negator_index = -10
     dangling = -1
+    last_value_index = -10
     degree = 1.0
     excess = False
     aspect_indexes = [i for i, unit in enumerate(units) if unit[2].leaves]
@@ -142,6 +144,10 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
             scale = _nearest_scale(i, aspect_indexes, scales, units)
             if scale:
                 value = role.magnitude * scale
+            elif values and last_value_index >= i - 2 and values[last_value_index] < 0:
+                # 塑料感太强 / 异味很大 / 噪音很小: the size of the problem just named
+                value = -1.0 if role.magnitude > 0 else 1.0
+                values.pop(last_value_index)
             elif not value and (excess or role.excess):
                 value = -1.0  # 太高 / 有点小 without a known direction: an excess or a shortfall
         in_reach = negations and start - negator_end <= NEGATION_REACH
@@ -158,9 +164,13 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
         elif role.leaves:
             defaults.add(i)
         values[i] = value * degree
+        last_value_index = i
         negations, degree, excess = 0, 1.0, False
     if aspect_indexes and not values and (dangling >= 0 or degree < 1.0):
         values[dangling if dangling >= 0 else len(units) - 1] = -1.0 if dangling >= 0 else -0.5
+    elif not values and dangling >= 0 and units[dangling][2].absence:
+        values[dangling] = -0.5  # 无一键升窗 / 没有esp系统: something missing, even unnamed
+
     if defaults and any(i not in defaults for i in values):
         # 异响很小 / 颜值一般: an opinion after the aspect describes it and replaces its own polarity;
         # one before it (量太小，太贵) does not.
