@@ -106,7 +106,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from udfs.codeframe.schema import CodeframeError
 
     try:
-        rows = classify_file(args.input, args.output, codeframe_path=args.codeframe)
+        rows = classify_file(args.input, args.output, codeframe_path=args.codeframe or load_settings().codeframe)
     except (FileNotFoundError, ValueError, CodeframeError) as error:
         raise SystemExit(f"voc classify: {error}") from None
     print(f"coded {rows:,} rows → {args.output}")
@@ -118,10 +118,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if not args.truth and not args.real:
         raise SystemExit("voc eval: give --truth DIR (a generated world's truth) and/or --real [DIR] (labelled real texts)")
+    codeframe = args.codeframe or load_settings().codeframe
     if args.truth:
-        evaluate_world(args.truth, codeframe_path=args.codeframe, detail=args.detail)
+        evaluate_world(args.truth, codeframe_path=codeframe, detail=args.detail)
     if args.real:
-        evaluate_real(None if args.real == "default" else args.real, split=args.split, codeframe_path=args.codeframe, detail=args.detail)
+        evaluate_real(None if args.real == "default" else args.real, split=args.split, codeframe_path=codeframe, detail=args.detail)
     return 0
 
 
@@ -147,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     classify = commands.add_parser("classify", help="code a CSV/JSONL file with a `text` column against the codeframe")
     classify.add_argument("--in", dest="input", required=True, help="CSV or JSONL with a text column (an id column is kept)")
     classify.add_argument("--out", dest="output", required=True, help="JSONL, one line per input row")
-    classify.add_argument("--codeframe", help="codeframe YAML (default: udfs/codeframe/codeframe.yaml)")
+    classify.add_argument("--codeframe", help="codeframe YAML (default: VOC_CODEFRAME or udfs/codeframe/codeframe.yaml)")
     classify.set_defaults(handler=cmd_classify)
 
     evaluate = commands.add_parser("eval", help="precision/recall/F1 of the classifier on planted truth and/or real labelled texts")

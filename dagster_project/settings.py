@@ -32,6 +32,7 @@ class Settings:
     survey_api_url: str | None
     survey_api_key: str
     partitions_start: str
+    codeframe: Path
 
     @property
     def dlt_dir(self) -> Path:
@@ -55,6 +56,7 @@ def load_settings() -> Settings:
         survey_api_url=os.environ.get("VOC_SURVEY_API_URL"),
         survey_api_key=os.environ.get("VOC_SURVEY_API_KEY", DEMO_SURVEY_API_KEY),
         partitions_start=os.environ.get("VOC_PARTITIONS_START", "2025-10-01"),
+        codeframe=Path(os.environ.get("VOC_CODEFRAME", PROJECT_ROOT / "udfs" / "codeframe" / "codeframe.yaml")).resolve(),
     )
 
 

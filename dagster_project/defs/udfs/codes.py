@@ -21,7 +21,8 @@ UNIFIED = dg.AssetKey(["intermediate", "int_feedback_unified"])
 FEEDBACK_CODES = dg.AssetKey(["intermediate", "feedback_codes"])
 CODEFRAME = dg.AssetKey(["intermediate", "codeframe"])
 UNCODED_TERMS = dg.AssetKey(["intermediate", "uncoded_terms"])
-CODEFRAME_VERSION = load_codeframe().version
+# The version at definition time is the assets' code version: Dagster marks coded partitions stale when it changes.
+CODEFRAME_VERSION = load_codeframe(load_settings().codeframe).version
 UNCODED_TERMS_DAYS = 30
 
 FEEDBACK_CODES_DDL = """
@@ -89,6 +90,8 @@ def codeframe_assets(context: dg.AssetExecutionContext):
 
 def code_window(context: dg.AssetExecutionContext, warehouse, start, end) -> dg.MaterializeResult:
     """Codes the utterances of [start, end) that this codeframe version has not coded with their current text."""
+    codeframe_path = str(load_settings().codeframe)
+    version = get_classifier(codeframe_path).version
     first_day, end_day = start.strftime("%Y-%m-%d"), end.strftime("%Y-%m-%d")
     with warehouse_connection(warehouse) as connection:
         connection.execute("create schema if not exists intermediate")
@@ -103,11 +106,15 @@ def code_window(context: dg.AssetExecutionContext, warehouse, start, end) -> dg.
                 where c.feedback_id = u.feedback_id and c.codeframe_version = ? and c.text_hash = md5(coalesce(u.text, ''))
               )
             """,
-            [first_day, end_day, CODEFRAME_VERSION],
+            [first_day, end_day, version],
         ).df()
     # Classify with no warehouse connection open: the worker processes are forked.
-    context.log.info(f"coding {len(todo):,} utterances of {first_day} … {end_day} with codeframe {CODEFRAME_VERSION}")
-    codes = classify_frame_parallel(todo, text_col="text", id_col="feedback_id", workers=2) if len(todo) else None
+    context.log.info(f"coding {len(todo):,} utterances of {first_day} … {end_day} with codeframe {version}")
+    codes = (
+        classify_frame_parallel(todo, text_col="text", id_col="feedback_id", codeframe_path=codeframe_path, workers=2)
+        if len(todo)
+        else None
+    )
     with warehouse_connection(warehouse) as connection:
         if codes is not None:
             codes = codes.merge(todo[["feedback_id", "event_date", "text_hash"]], on="feedback_id", how="left")
@@ -117,7 +124,7 @@ def code_window(context: dg.AssetExecutionContext, warehouse, start, end) -> dg.
             connection.execute(
                 "delete from intermediate.feedback_codes where codeframe_version = ? "
                 "and feedback_id in (select feedback_id from new_codes)",
-                [CODEFRAME_VERSION],
+                [version],
             )
             connection.execute("insert into intermediate.feedback_codes by name select * from new_codes")
             connection.execute("commit")
@@ -125,34 +132,34 @@ def code_window(context: dg.AssetExecutionContext, warehouse, start, end) -> dg.
             "select avg(case when coded then 1.0 else 0.0 end) from (select feedback_id, bool_or(code <> 'uncoded') as coded "
             "from intermediate.feedback_codes where codeframe_version = ? and event_date >= cast(? as date) "
             "and event_date < cast(? as date) group by feedback_id)",
-            [CODEFRAME_VERSION, first_day, end_day],
+            [version, first_day, end_day],
         ).fetchone()[0]
     return dg.MaterializeResult(
         asset_key=FEEDBACK_CODES,
         metadata={
             "utterances_coded": len(todo),
             "code_rows_written": 0 if codes is None else len(codes),
-            "codeframe_version": CODEFRAME_VERSION,
+            "codeframe_version": version,
             "coded_share_in_window": float(coded_share or 0.0),
         },
     )
 
 
 def write_codeframe(warehouse) -> dg.MaterializeResult:
-    tree = codeframe_frame(load_codeframe())
+    tree = codeframe_frame(load_codeframe(load_settings().codeframe))
     with warehouse_connection(warehouse) as connection:
         connection.execute("create schema if not exists intermediate")
         connection.register("tree", tree)
         connection.execute("create or replace table intermediate.codeframe as select * from tree")
     return dg.MaterializeResult(
         asset_key=CODEFRAME,
-        metadata={"nodes": len(tree), "leaves": int((tree["level"] == 3).sum()), "version": CODEFRAME_VERSION},
+        metadata={"nodes": len(tree), "leaves": int((tree["level"] == 3).sum()), "version": tree["codeframe_version"].iat[0]},
     )
 
 
 def write_uncoded_terms(warehouse, window_end) -> dg.MaterializeResult:
     first_day = (window_end - timedelta(days=UNCODED_TERMS_DAYS)).strftime("%Y-%m-%d")
-    classifier = get_classifier()
+    classifier = get_classifier(str(load_settings().codeframe))
     with warehouse_connection(warehouse) as connection:
         uncoded = connection.execute(
             """
@@ -163,7 +170,7 @@ def write_uncoded_terms(warehouse, window_end) -> dg.MaterializeResult:
             where u.event_date >= cast(? as date) and u.event_date < cast(? as date)
             order by u.feedback_id
             """,
-            [CODEFRAME_VERSION, first_day, window_end.strftime("%Y-%m-%d")],
+            [classifier.version, first_day, window_end.strftime("%Y-%m-%d")],
         ).df()
         lexicon = classifier.lexicon
         terms = uncoded_terms_frame(
@@ -171,7 +178,7 @@ def write_uncoded_terms(warehouse, window_end) -> dg.MaterializeResult:
             cut=classifier.tokenizer.cut,
             known_terms={kw for leaf in classifier.leaves for kw in leaf.keywords},
             ignored_terms=set(lexicon.polarity) | set(lexicon.negators) | set(lexicon.degree),
-            codeframe_version=CODEFRAME_VERSION,
+            codeframe_version=classifier.version,
         )
         terms["window_start"] = pd.Timestamp(first_day).date()
         terms["window_end"] = window_end.date()

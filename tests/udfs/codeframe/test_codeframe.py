@@ -300,3 +300,89 @@ def test_parallel_frame_equals_serial():
         batch.PARALLEL_MIN_TEXTS = old
         batch.close_pools()
     pd.testing.assert_frame_equal(parallel, serial)
+
+
+# -- 1.3.0 rules ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def rules_only():
+    """The classifier without its lexical prior: the rules alone must get these right."""
+    from udfs.codeframe.classifier import Classifier
+
+    instance = Classifier()
+    instance._prior = {}
+    return instance
+
+
+def test_tie_breaks_toward_the_last_opinionated_clause(rules_only):
+    assert rules_only.analyse("量大，味道差").sentiment == -1
+    assert rules_only.analyse("味道差，量大").sentiment == 1
+
+
+@pytest.mark.parametrize("text", ["送餐时间好长", "量太小太贵", "越来越小了", "塑料感太强", "真心贵了，不值这个价",
+                                  "等了快三个小时", "筷子都没有", "无一键升窗", "面有点夹生"])
+def test_complaints_the_lexicon_alone_missed(rules_only, text):
+    assert rules_only.analyse(text).sentiment == -1
+
+
+@pytest.mark.parametrize("text", ["异响很小", "送餐很快", "总体来说很满意，就是房间小了点"])
+def test_praise_and_hedged_complaints(rules_only, text):
+    assert rules_only.analyse(text).sentiment == 1
+
+
+def test_hedged_complaint_weighs_less_than_a_plain_one(rules_only):
+    assert rules_only.lexicon.polarity["小了点"] > rules_only.lexicon.polarity["差"]
+
+
+def test_verdict_clause_outweighs_itemised_complaints(rules_only):
+    assert rules_only.analyse("早餐一般，房间有点旧，隔音不好，总体来说还是满意的").sentiment == 1
+    assert rules_only.analyse("味道不错，包装也好，但是以后不会再点了").sentiment == -1
+
+
+def test_blockers_never_tile_a_word(rules_only):
+    assert rules_only.analyse("可以刷信用卡").sentiment >= 0  # 信用卡 holds no 卡 (stuck)
+
+
+def test_business_reply_is_not_the_customer(rules_only):
+    assert rules_only.analyse("房间很干净。宾馆反馈2008年5月3日：非常抱歉给您带来不便，差评我们会改进").sentiment == 1
+
+
+def test_long_numbers_share_the_span_cache(classifier):
+    first = classifier.analyse_compact("车机经常卡住不动 订单0000001")
+    second = classifier.analyse_compact("车机经常卡住不动 订单0000002")
+    assert first[:2] == second[:2] and [hit[0] for hit in first[2]] == [hit[0] for hit in second[2]]
+    assert classifier.analyse("手机13812345678，刹车失灵了").hits[0].evidence == "刹车失灵了"
+
+
+def test_cached_clause_coding_keeps_offsets(classifier):
+    texts = ["油耗太高了", "说真的，油耗太高了", "外观好看。油耗太高了"]
+    for text in texts * 2:
+        hit = codes(classifier, text)["PRD.ECO.FUEL"]
+        assert text[hit.start:hit.end] == hit.evidence and "油耗" in hit.evidence and hit.sentiment == -1
+
+
+def test_compact_and_full_analysis_agree(classifier):
+    from udfs.codeframe.batch import compact
+
+    for text in ["刹车踩下去软绵绵的，客服电话一直打不通", "", "今天天气不错", "希望能出个OTA修一下"]:
+        assert compact(classifier.analyse(text)) == classifier.analyse_compact(text)
+
+
+def test_parallel_frame_equals_serial_frame(monkeypatch):
+    from udfs.codeframe import batch
+
+    monkeypatch.setattr(batch, "PARALLEL_MIN_TEXTS", 10)
+    monkeypatch.setattr(batch, "CHUNK_TEXTS", 7)
+    texts = ["油耗太高了", None, "", "客服态度太差了", "外观很漂亮，但是油耗太高了", "刹车失灵了"] * 5
+    frame = pd.DataFrame({"feedback_id": [f"u{i}" for i in range(len(texts))], "text": texts})
+    serial = classify_frame(frame)
+    parallel = batch.classify_frame_parallel(frame, workers=2)
+    pd.testing.assert_frame_equal(serial.reset_index(drop=True), parallel.reset_index(drop=True))
+
+
+def test_prior_is_shipped_and_training_is_deterministic():
+    from udfs.codeframe import train_prior
+
+    weights = train_prior.load(train_prior.DEFAULT_OUT)
+    assert len(weights) > 1000
+    rows = [(1, "很好吃很满意"), (-1, "太难吃了"), (1, "很满意"), (-1, "难吃")] * 3
+    assert train_prior.train(rows) == train_prior.train(list(rows))

@@ -1,0 +1,32 @@
+"""`voc classify` and `voc eval` as a user runs them."""
+
+import json
+
+import pytest
+
+from dagster_project.cli import main
+
+
+def test_classify_codes_a_csv_and_keeps_the_id(tmp_path, capsys):
+    source = tmp_path / "in.csv"
+    source.write_text("id,text\nA1,刹车失灵了\nA2,\nA3,hello world\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main(["classify", "--in", str(source), "--out", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [row["id"] for row in rows] == ["A1", "A2", "A3"]
+    assert rows[0]["codes"] and rows[0]["codes"][0]["severity"] == "critical"
+    assert rows[1]["uncoded"] and rows[2]["uncoded"]
+    assert "coded 3 rows" in capsys.readouterr().out
+
+
+def test_classify_explains_a_file_without_a_text_column(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text("id,body\n1,x\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="text"):
+        main(["classify", "--in", str(source), "--out", str(tmp_path / "o.jsonl")])
+
+
+def test_eval_prints_f1_on_a_generated_world(world, capsys):
+    assert main(["eval", "--truth", str(world)]) == 0
+    printed = capsys.readouterr().out
+    assert "F1" in printed and "critical" in printed.lower()
