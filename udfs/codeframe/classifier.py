@@ -35,7 +35,7 @@ SEGMENT = re.compile(r"[^，,。！!？?；;\s]+")  # jieba never joins words ac
 SEGMENT_CACHE_SIZE = 50_000
 SENTENCE_END = re.compile(r"[。!?！？;；\n]")
 SUGGESTION_LEAN = 0.3
-PRIOR_PATH = Path(__file__).with_name("models") / "review_prior.tsv"
+PRIOR_PATH = Path(__file__).with_name("review_prior.txt")
 PRIOR_WEIGHT = 0.045  # per unit of the prior's log-odds; the rules' clause scores are of order 1
 ABSENCE_WORDS = ("没有", "没", "无", "没得", "木有", "米有", "缺少", "缺乏", "不带", "莫得")
 LONG_NUMBER = re.compile(r"\d{6,}")
@@ -131,12 +131,20 @@ class Classifier:
         self._automaton.make_automaton()
         rules = self.codeframe.rules
         self._mask = re.compile("|".join(f"(?:{p})" for p in rules["non_customer"]), re.S) if rules["non_customer"] else None
+        # most texts contain none of the literals the masks need: one cheap scan skips the big regex
+        hints = [_required_literals(pattern) for pattern in rules["non_customer"]]
+        self._mask_hint = (re.compile("|".join(sorted({re.escape(h) for hint in hints for h in hint}, key=len, reverse=True)))
+                           if hints and all(hints) else None)
         self._not_critical = (re.compile("|".join(f"(?:{p})" for p in rules["not_critical"]))
                               if rules["not_critical"] else None)
         leaf_index = {leaf.id: i for i, leaf in enumerate(self.leaves)}
         self._critical_patterns = [(leaf_index[leaf], re.compile(pattern)) for leaf, pattern in rules["critical_patterns"]]
         self._critical_any = (re.compile("|".join(f"(?:{pattern})" for _, pattern in rules["critical_patterns"]))
                               if rules["critical_patterns"] else None)  # one scan; most texts have no match
+        hints = [_required_literals(pattern) for _, pattern in rules["critical_patterns"]]
+        self._critical_hint = (re.compile("|".join(sorted({re.escape(h) for hint in hints for h in hint}, key=len,
+                                                          reverse=True)))
+                               if hints and all(hints) else self._critical_any)
         # the lexical prior (train_prior.py, odd rows of the real corpora only): leans the overall sentiment
         self._prior = train_prior.load(PRIOR_PATH)
         self.tokenizer = Tokenizer(user_words=(kw for leaf in self.leaves for kw in leaf.keywords),
@@ -211,7 +219,7 @@ class Classifier:
 
     def customer_voice(self, norm: str) -> str:
         """Blank (same length) what the customer did not say: agent turns, advisor boilerplate, hashtags."""
-        if self._mask is None:
+        if self._mask is None or (self._mask_hint is not None and not self._mask_hint.search(norm)):
             return norm
         parts, position = [], 0
         for match in self._mask.finditer(norm):
@@ -249,7 +257,7 @@ class Classifier:
             score = _fallback_score(norm) if norm and not norm.isspace() else 0.0
             score += PRIOR_WEIGHT * prior
             hits_only: dict[int, tuple] = {}
-            if self._critical_any is not None and self._critical_any.search(norm):
+            if self._critical_any is not None and self._critical_hint.search(norm) and self._critical_any.search(norm):
                 self._critical_phrases(text, norm, hits_only)
                 score = min(score, -1.0) if hits_only else score
             return (sentiment.label(score), sentiment.squash(score),
@@ -281,7 +289,7 @@ class Classifier:
                 previous_end = clause[2]
         if summaries and not hits:
             hits.update(summaries)
-        if self._critical_any is not None and self._critical_any.search(norm):
+        if self._critical_any is not None and self._critical_hint.search(norm) and self._critical_any.search(norm):
             self._critical_phrases(text, norm, hits)
         score = sentiment.overall_score(weighted)
         if -0.05 <= score <= 0.05:
@@ -643,6 +651,54 @@ def _most_specific(candidates, clause_units, leaves):
         parents = {leaves[i].parent for _, i, role in candidates if role.specific}
         candidates = [c for c in candidates if c[2].specific or leaves[c[1]].parent not in parents]
     return candidates
+
+
+def _required_literals(pattern: str):
+    """Strings one of which every match of `pattern` contains (the longest such set found), or None
+    when the pattern's structure does not guarantee any."""
+    from re import _constants as sre
+    from re import _parser as sre_parse
+
+    def better(a, b):
+        if b is None:
+            return a
+        if a is None:
+            return b
+        return a if (min(map(len, a)), -len(a)) > (min(map(len, b)), -len(b)) else b
+
+    def sequence(items):
+        best, run = None, ""
+        for op, av in items:
+            if op is sre.LITERAL:
+                run += chr(av)
+                continue
+            if run:
+                best, run = better(best, {run}), ""
+            best = better(best, element(op, av))
+        return better(best, {run}) if run else best
+
+    def element(op, av):
+        if op is sre.SUBPATTERN:
+            return sequence(av[-1])
+        if op is sre.IN and all(o is sre.LITERAL for o, _ in av):
+            return {chr(a) for _, a in av}
+        if op is sre.BRANCH:
+            out = set()
+            for branch in av[1]:
+                found = sequence(branch)
+                if not found:
+                    return None
+                out |= found
+            return out
+        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT) and av[0] >= 1:
+            return sequence(av[2])
+        return None
+
+    try:
+        found = sequence(sre_parse.parse(pattern))
+    except Exception:  # an unusual pattern: no shortcut
+        return None
+    return found if found and all(found) else None
 
 
 def _zeros(match) -> str:

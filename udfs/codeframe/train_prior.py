@@ -1,6 +1,6 @@
 """Train the lexical prior: character unigram/bigram weights that lean an utterance's overall sentiment.
 
-    python -m udfs.codeframe.train_prior [--real-dir ../shared/data/real] [--out udfs/codeframe/models/review_prior.tsv]
+    python -m udfs.codeframe.train_prior [--real-dir ../shared/data/real] [--out udfs/codeframe/review_prior.txt]
 
 The rules (HowNet + codeframe lexicon) decide most texts; what they miss is the domain's implicit
 wording (夹生, 等了两个小时, 房间小了点 in an otherwise happy review). This layer learns that wording
@@ -22,7 +22,7 @@ from pathlib import Path
 
 MIN_COUNT = 3
 MIN_WEIGHT = 0.1
-DEFAULT_OUT = Path(__file__).with_name("models") / "review_prior.tsv"
+DEFAULT_OUT = Path(__file__).with_name("review_prior.txt")  # *.txt: shipped as package data
 
 
 def span_features(span: str):
