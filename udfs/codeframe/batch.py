@@ -135,16 +135,40 @@ def frame_columns(items, names: dict) -> tuple:
     return rows, codes, l1, l2, l3, need, polarity, score, severity, point, evidence, start, end
 
 
+STRING_COLUMNS = (1, 2, 3, 4, 5, 8, 9, 10)  # positions of the text columns in frame_columns' tuple
+
+
+def arrow_columns(part: tuple) -> tuple:
+    """frame_columns with its text columns as Arrow strings: built in the worker, the parent only
+    concatenates buffers (pandas' default `str` dtype is Arrow-backed)."""
+    if not _arrow_strings():
+        return part
+    import pyarrow as pa
+
+    return tuple(pa.array(values, type=pa.large_string()) if position in STRING_COLUMNS else values
+                 for position, values in enumerate(part))
+
+
+def _arrow_strings() -> bool:
+    dtype = pd.Series(["x"]).dtype
+    return getattr(dtype, "storage", None) == "pyarrow" and getattr(dtype, "na_value", None) is not pd.NA
+
+
 def columns_to_frame(ids, parts: list[tuple], version: str, chunk_texts: int) -> pd.DataFrame:
     """Concatenate chunk columns (chunk i holds texts i*chunk_texts onwards) into the output frame."""
-    columns = [[] for _ in range(13)]
-    offsets = []
-    for number, part in enumerate(parts):
-        offsets.append(np.asarray(part[0], dtype=np.int64) + number * chunk_texts)
-        for column, values in zip(columns, part):
-            column.extend(values)
+    offsets = [np.asarray(part[0], dtype=np.int64) + number * chunk_texts for number, part in enumerate(parts)]
     rows = np.concatenate(offsets) if offsets else np.zeros(0, dtype=np.int64)
     count = len(rows)
+    columns = []
+    for position in range(1, 13):
+        values = [part[position] for part in parts]
+        if values and not isinstance(values[0], list):  # Arrow strings from the workers
+            import pyarrow as pa
+
+            columns.append(pd.arrays.ArrowStringArray(pa.concat_arrays(values), dtype=pd.Series(["x"]).dtype))
+        else:
+            columns.append([value for chunk in values for value in chunk])
+    columns.insert(0, None)
     start = np.asarray(columns[11], dtype=np.int64)
     end = np.asarray(columns[12], dtype=np.int64)
     return pd.DataFrame({
@@ -192,7 +216,7 @@ def compact_to_frame(ids: list, items, classifier) -> pd.DataFrame:
 
 def _columns_chunk(texts: list[str]) -> tuple:
     classifier = get_classifier(_worker_codeframe)
-    return frame_columns(classifier.analyse_many_compact(texts), _worker_names(classifier))
+    return arrow_columns(frame_columns(classifier.analyse_many_compact(texts), _worker_names(classifier)))
 
 
 _NAMES: dict = {}

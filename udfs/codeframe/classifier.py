@@ -18,7 +18,7 @@ from pathlib import Path
 import ahocorasick
 import pandas as pd
 
-from udfs.codeframe import sentiment, train_prior
+from udfs.codeframe import sentiment
 from udfs.codeframe.schema import Codeframe, load_codeframe
 from udfs.codeframe.sentiment import Role
 from udfs.codeframe.tokenizer import Tokenizer
@@ -35,8 +35,7 @@ SEGMENT = re.compile(r"[^，,。！!？?；;\s]+")  # jieba never joins words ac
 SEGMENT_CACHE_SIZE = 50_000
 SENTENCE_END = re.compile(r"[。!?！？;；\n]")
 SUGGESTION_LEAN = 0.3
-PRIOR_PATH = Path(__file__).with_name("review_prior.txt")
-PRIOR_WEIGHT = 0.045  # per unit of the prior's log-odds; the rules' clause scores are of order 1
+OVERDO_WORDS = ("过于", "太过", "过分", "太过于", "过度")
 ABSENCE_WORDS = ("没有", "没", "无", "没得", "木有", "米有", "缺少", "缺乏", "不带", "莫得")
 LONG_NUMBER = re.compile(r"\d{6,}")
 ALMOST = re.compile(r"[\d一二两三四五六七八九十半俩仨几]|要|到|吐|饿|死|凉|冷|哭|疯|崩")  # 快三个小时 / 快饿死: "almost", not "fast"
@@ -145,8 +144,6 @@ class Classifier:
         self._critical_hint = (re.compile("|".join(sorted({re.escape(h) for hint in hints for h in hint}, key=len,
                                                           reverse=True)))
                                if hints and all(hints) else self._critical_any)
-        # the lexical prior (train_prior.py, odd rows of the real corpora only): leans the overall sentiment
-        self._prior = train_prior.load(PRIOR_PATH)
         self.tokenizer = Tokenizer(user_words=(kw for leaf in self.leaves for kw in leaf.keywords),
                                    cache_dir=cache_dir)
 
@@ -168,6 +165,9 @@ class Classifier:
             role(term).degree = weight
         for term in lex.excess:
             role(term).excess = True
+        for term in OVERDO_WORDS:
+            if term in lex.degree:
+                role(term).overdo = True
         for term in ABSENCE_WORDS:
             if term in lex.negators:
                 role(term).absence = True
@@ -252,10 +252,9 @@ class Classifier:
         the analysis as plain tuples, cheap to build and to pickle between processes."""
         text = text if isinstance(text, str) else ("" if text is None or _is_missing(text) else str(text))
         norm = self.customer_voice(text.translate(NORMALISE))
-        clauses, scored, prior = self._scored_clauses(norm)
+        clauses, scored = self._scored_clauses(norm)
         if not clauses:
             score = _fallback_score(norm) if norm and not norm.isspace() else 0.0
-            score += PRIOR_WEIGHT * prior
             hits_only: dict[int, tuple] = {}
             if self._critical_any is not None and self._critical_hint.search(norm) and self._critical_any.search(norm):
                 self._critical_phrases(text, norm, hits_only)
@@ -296,7 +295,6 @@ class Classifier:
             score += _fallback_score(norm)
             if any_suggestion and -0.05 <= score <= 0.05:
                 score -= SUGGESTION_LEAN  # 希望早餐有所改善: a wish names something that falls short
-        score += PRIOR_WEIGHT * prior
         if not hits:
             return sentiment.label(score), sentiment.squash(score), (self._uncoded(score, any_suggestion),)
         ordered = tuple(sorted(hits.values(), key=_hit_order)) if len(hits) > 1 else tuple(hits.values())
@@ -334,27 +332,26 @@ class Classifier:
         """One row per utterance x code, one `uncoded` row where nothing applies (columns: FRAME_COLUMNS)."""
         return analyses_to_frame(df[id_col].tolist(), self.analyse_many(df[text_col].tolist()), self.version)
 
-    def _scored_clauses(self, norm: str) -> tuple[list, list, float]:
-        """Clauses with their scores and the text's lexical prior, computed per span between punctuation
+    def _scored_clauses(self, norm: str) -> tuple[list, list]:
+        """Clauses with their scores, computed per span between punctuation
         and cached per span text: feedback repeats its phrases, so most spans of a large batch have been
         seen before. A span's clauses and scores depend only on its own text and whether a question mark
         closes it."""
         cache = self._span_cache
         clauses: list = []
         scored: list = []
-        prior = 0.0
         position = 0
         length = len(norm)
         for match in CLAUSE_BREAK.finditer(norm):
             start = match.start()
             if start > position:
-                prior += self._add_span(cache, norm, position, start, "?" in match.group(), clauses, scored)
+                self._add_span(cache, norm, position, start, "?" in match.group(), clauses, scored)
             position = match.end()
         if position < length:
-            prior += self._add_span(cache, norm, position, length, False, clauses, scored)
-        return clauses, scored, prior
+            self._add_span(cache, norm, position, length, False, clauses, scored)
+        return clauses, scored
 
-    def _add_span(self, cache, norm, start, end, question, clauses, scored) -> float:
+    def _add_span(self, cache, norm, start, end, question, clauses, scored) -> None:
         span = norm[start:end]
         key = (span, question)
         entry = cache.get(key)
@@ -369,7 +366,7 @@ class Classifier:
             if len(cache) >= SEGMENT_CACHE_SIZE:
                 cache.clear()
             cache[key] = entry
-        leading_contrast, parts, prior = entry
+        leading_contrast, parts = entry
         if leading_contrast and clauses:
             clauses[-1][5] = True  # 外观漂亮，但是油耗高: the earlier clause yields
         for part in parts:
@@ -379,14 +376,11 @@ class Classifier:
             clauses.append([units, rel_start + start, rel_end + start, question, after, before, part_cache,
                             has_critical])
             scored.append(result)
-        return prior
 
     def _span_entry(self, span: str, question: bool) -> tuple:
-        weights = self._prior
-        prior = sum(weights.get(feature, 0.0) for feature in train_prior.span_features(span)) if weights else 0.0
         units = self._segment_units(span)
         if not units:
-            return False, (), prior
+            return False, ()
         clauses = self._clauses(span, units, question)
         leading = bool(clauses) and clauses[0] == "lead"
         if leading:
@@ -397,7 +391,7 @@ class Classifier:
             parts.append((clause_units, rel_start, rel_end, after, before,
                           sentiment.score_clause(clause_units, scales, question), {},
                           any(unit[2].critical for unit in clause_units)))
-        return leading, tuple(parts), prior
+        return leading, tuple(parts)
 
     def _scale_of(self, role: Role) -> int:
         for index in role.leaves:

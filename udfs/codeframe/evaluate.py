@@ -7,9 +7,9 @@ gold label of that utterance is a false positive.
 
 Real data hold-out: terms were added to the codeframe after reading errors on the ODD rows only
 (序号 odd for the car clauses, odd 0-based row numbers for the review corpora); the reported
-figures are on the EVEN rows (`split="even"`, the default). The lexical prior
-(review_prior.txt) is trained by train_prior.py on the same ODD rows only, so the EVEN rows stay
-held out for it too; figures on the odd rows are in-sample for the prior and not reported.
+figures are on the EVEN rows (`split="even"`, the default). Nothing is trained on these files:
+the issue forbids training on the files we report on, and the review corpora carry no licence to
+ship weights derived from them.
 """
 from __future__ import annotations
 

@@ -91,6 +91,7 @@ class Role:
     needs_opinion: bool = False  # a generic keyword (客服, 功能) codes only beside an opinion
     generic: bool = False  # yields to a more specific aspect nearby (贵, 方便, 坏了, 4S店)
     summary: bool = False  # an overall verdict (不推荐, 避雷): codes only when nothing else does
+    overdo: bool = False  # 过于, 太过, 过分
     absence: bool = False  # a negator that says something is missing (没有, 无, 缺少)
     verdict: float = 0.0  # a cue that its clause speaks for the whole text (总体来说, 不会再来): clause weight
 
@@ -124,6 +125,7 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
     last_value_index = -10
     degree = 1.0
     excess = False
+    overdo = False  # 过于/太过: too much of a good thing (过于灵敏) is a complaint
     aspect_indexes = [i for i, unit in enumerate(units) if unit[2].leaves]
     for i, (start, end, role) in enumerate(units):
         following = units[i + 1][2] if i + 1 < len(units) else None
@@ -138,6 +140,7 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
         if role.degree and (modifies_next or not (role.polarity or role.magnitude or role.leaves)):
             degree = max(degree, role.degree) if degree >= 1 else role.degree
             excess |= role.excess
+            overdo |= role.overdo
             continue
         value = role.polarity
         if role.magnitude:
@@ -154,18 +157,20 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
         if not value and role.leaves:
             if in_reach and negator_index == i - 1:
                 values[i] = -1.0  # 没有导航 / 不带倒车雷达 / 不制冷: a missing feature or function
-                negations, degree, excess = 0, 1.0, False
+                negations, degree, excess, overdo = 0, 1.0, False, False
             continue
         if not value:
             continue
         negated = in_reach and negations % 2
+        if overdo and value > 0 and not negated:
+            value = -value
         if negated:
             value = -value * (0.8 if value > 0 else 0.7)
         elif role.leaves:
             defaults.add(i)
         values[i] = value * degree
         last_value_index = i
-        negations, degree, excess = 0, 1.0, False
+        negations, degree, excess, overdo = 0, 1.0, False, False
     if aspect_indexes and not values and (dangling >= 0 or degree < 1.0):
         values[dangling if dangling >= 0 else len(units) - 1] = -1.0 if dangling >= 0 else -0.5
     elif not values and dangling >= 0 and units[dangling][2].absence:
@@ -196,13 +201,14 @@ def _strong_rhetoric(units: list) -> bool:
 def _nearest_scale(index: int, aspect_indexes: list[int], scales: list, units=None) -> int:
     """Scale of the nearest aspect; one after the magnitude word lends its scale only when it carries
     no polarity of its own (高油耗 yes; 量太小太贵: 贵 does not make 太小 praise)."""
-    best, best_distance = 0, None
+    before = [a for a in aspect_indexes if a < index]
+    if before:  # 起步发动机声音略大: the word sizes the aspect just before it, not one further back
+        return scales[before[-1]]
     for a in aspect_indexes:
-        if scales[a] and not (a > index and units is not None and units[a][2].polarity):
-            distance = (index - a) if a < index else (a - index) + 0.5  # prefer the aspect before
-            if best_distance is None or distance < best_distance:
-                best, best_distance = scales[a], distance
-    return best
+        if scales[a] and not (units is not None and units[a][2].polarity):
+            return scales[a]
+        return 0
+    return 0
 
 
 def _assign(values: dict[int, float], aspect_indexes: list[int], total: float) -> dict[int, float]:

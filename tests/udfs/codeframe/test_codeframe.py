@@ -305,12 +305,10 @@ def test_parallel_frame_equals_serial():
 # -- 1.3.0 rules ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def rules_only():
-    """The classifier without its lexical prior: the rules alone must get these right."""
+    """The classifier is rules and lexicons only (nothing learned)."""
     from udfs.codeframe.classifier import Classifier
 
-    instance = Classifier()
-    instance._prior = {}
-    return instance
+    return Classifier()
 
 
 def test_tie_breaks_toward_the_last_opinionated_clause(rules_only):
@@ -379,10 +377,17 @@ def test_parallel_frame_equals_serial_frame(monkeypatch):
     pd.testing.assert_frame_equal(serial.reset_index(drop=True), parallel.reset_index(drop=True))
 
 
-def test_prior_is_shipped_and_training_is_deterministic():
-    from udfs.codeframe import train_prior
+def test_too_much_of_a_good_thing_and_nearest_scale(rules_only):
+    assert codes(rules_only, "自动大灯太过于灵敏")["PRD.EXT.LIGHT"].sentiment == -1
+    assert codes(rules_only, "起步发动机声音略大")["PRD.PWR.ENGINE"].sentiment == -1  # not 起步's higher-is-better
+    assert codes(rules_only, "空间很大")["PRD.SPC.CABIN"].sentiment == 1
+    assert codes(rules_only, "高油耗")["PRD.ECO.FUEL"].sentiment == -1
 
-    weights = train_prior.load(train_prior.DEFAULT_OUT)
-    assert len(weights) > 1000
-    rows = [(1, "很好吃很满意"), (-1, "太难吃了"), (1, "很满意"), (-1, "难吃")] * 3
-    assert train_prior.train(rows) == train_prior.train(list(rows))
+
+def test_mask_prefilter_never_skips_a_mask(classifier):
+    text = "客服：您好，请问有什么可以帮您？ 客户：刹车有异响。车牌京A·12345，车架号ab12345678"
+    from udfs.codeframe.classifier import normalise
+
+    norm = classifier.customer_voice(normalise(text))
+    assert norm == classifier._mask.sub(lambda match: " " * len(match.group()), normalise(text))
+    assert "您好" not in norm and "京a" not in norm and "异响" in norm
