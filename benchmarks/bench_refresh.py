@@ -26,7 +26,11 @@ END_DATE = date(2026, 3, 31)
 
 
 def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS of the process tree in GB, exit code)."""
+    """(wall seconds, peak memory of the process tree in GB, exit code).
+
+    Memory is the sum of PSS over the tree: forked classifier workers share the parent's pages,
+    which a sum of RSS would count once per process.
+    """
     started = time.monotonic()
     process = subprocess.Popen(command, env=env)
     peak = 0
@@ -36,12 +40,14 @@ def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float,
         nonlocal peak
         parent = psutil.Process(process.pid)
         while not done.is_set():
-            try:
-                tree = [parent, *parent.children(recursive=True)]
-                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-            except psutil.Error:
-                pass
-            time.sleep(0.2)
+            total = 0
+            for member in [parent, *parent.children(recursive=True)]:
+                try:
+                    total += member.memory_full_info().pss
+                except psutil.Error:
+                    pass
+            peak = max(peak, total)
+            time.sleep(0.3)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()

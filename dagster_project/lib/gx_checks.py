@@ -96,21 +96,47 @@ def validate_frame(spec: SuiteSpec, frame: pd.DataFrame):
     return validation.run(batch_parameters={"dataframe": frame})
 
 
+def columns_validated(spec: SuiteSpec) -> tuple[set[str], set[str]]:
+    """(columns whose values the suite reads, columns it only needs to exist)."""
+    values, names_only = set(), set()
+    for expectation in spec.expectations:
+        kwargs = expectation.get("kwargs", {})
+        values.update([kwargs["column"]] if "column" in kwargs else [])
+        values.update(kwargs.get("column_list", []))
+        names_only.update(kwargs.get("column_set", []))
+    return values, names_only - values
+
+
 def read_partition_frame(spec: SuiteSpec, warehouse: Path, start: str, end: str) -> pd.DataFrame:
-    """The rows of the relation whose partition column falls in [start, end) (Shanghai days)."""
-    column = spec.partition_column
+    """The rows of the relation whose partition column falls in [start, end) (Shanghai days).
+
+    Only the columns the suite reads are fetched; the other columns of the relation are present
+    but empty, so schema expectations still see them and wide text columns cost no memory.
+    """
+    schema, table = spec.relation.split(".")
     with warehouse_connection(warehouse, read_only=True) as connection:
-        column_type = connection.execute(
-            "select data_type from information_schema.columns where table_schema = ? and table_name = ? and column_name = ?",
-            [spec.relation.split(".")[0], spec.relation.split(".")[1], column],
-        ).fetchone()
-        if column_type is None:
+        types = dict(
+            connection.execute(
+                "select column_name, data_type from information_schema.columns where table_schema = ? and table_name = ?",
+                [schema, table],
+            ).fetchall()
+        )
+        column = spec.partition_column
+        if column not in types:
             raise SuiteError(f"{spec.path}: {spec.relation} has no column {column!r}")
-        day = column if column_type[0] == "DATE" else f"cast(timezone('{TIMEZONE}', {column}) as date)"
-        return connection.execute(
-            f"select * from {spec.relation} where {day} >= cast(? as date) and {day} < cast(? as date)",
+        day = column if types[column] == "DATE" else f"cast(timezone('{TIMEZONE}', {column}) as date)"
+        read, _ = columns_validated(spec)
+        selected = [name for name in types if name in read] or [column]
+        quoted = ", ".join(f'"{name}"' for name in selected)
+        frame = connection.execute(
+            f"select {quoted} from {spec.relation} "
+            f"where {day} >= cast(? as date) and {day} < cast(? as date)",
             [start, end],
         ).df()
+    for name in types:
+        if name not in frame.columns:
+            frame[name] = pd.Series([None] * len(frame), dtype="object")
+    return frame
 
 
 def build_gx_asset_check(spec: SuiteSpec):

@@ -8,13 +8,15 @@ from pathlib import Path
 import duckdb
 
 WAREHOUSE_WRITER_POOL = "duckdb_writer"
+# DuckDB spills to disk beyond this, which keeps a refresh inside the 2 GB budget at 1M utterances.
+MEMORY_LIMIT = "1GB"
 
 
 @contextmanager
 def warehouse_connection(path: Path, read_only: bool = False):
     """A short-lived connection that is always closed, so the file lock is released."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    connection = duckdb.connect(str(path), read_only=read_only)
+    connection = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": MEMORY_LIMIT})
     try:
         yield connection
     finally:

@@ -24,6 +24,7 @@ UNCODED_TERMS = dg.AssetKey(["intermediate", "uncoded_terms"])
 # The version at definition time is the assets' code version: Dagster marks coded partitions stale when it changes.
 CODEFRAME_VERSION = load_codeframe(load_settings().codeframe).version
 UNCODED_TERMS_DAYS = 30
+CODING_CHUNK = 100_000
 
 FEEDBACK_CODES_DDL = """
 create table if not exists intermediate.feedback_codes (
@@ -108,17 +109,16 @@ def code_window(context: dg.AssetExecutionContext, warehouse, start, end) -> dg.
             """,
             [first_day, end_day, version],
         ).df()
-    # Classify with no warehouse connection open: the worker processes are forked.
+    # Classify with no warehouse connection open (the worker processes are forked), a chunk at a time
+    # so memory stays flat however many days a backfill covers.
     context.log.info(f"coding {len(todo):,} utterances of {first_day} … {end_day} with codeframe {version}")
-    codes = (
-        classify_frame_parallel(todo, text_col="text", id_col="feedback_id", codeframe_path=codeframe_path, workers=2)
-        if len(todo)
-        else None
-    )
-    with warehouse_connection(warehouse) as connection:
-        if codes is not None:
-            codes = codes.merge(todo[["feedback_id", "event_date", "text_hash"]], on="feedback_id", how="left")
-            codes["coded_at"] = pd.Timestamp.now(tz="UTC")
+    code_rows = 0
+    for chunk_start in range(0, len(todo), CODING_CHUNK):
+        chunk = todo.iloc[chunk_start : chunk_start + CODING_CHUNK]
+        codes = classify_frame_parallel(chunk, text_col="text", id_col="feedback_id", codeframe_path=codeframe_path, workers=2)
+        codes = codes.merge(chunk[["feedback_id", "event_date", "text_hash"]], on="feedback_id", how="left")
+        codes["coded_at"] = pd.Timestamp.now(tz="UTC")
+        with warehouse_connection(warehouse) as connection:
             connection.register("new_codes", codes)
             connection.execute("begin transaction")
             connection.execute(
@@ -128,6 +128,9 @@ def code_window(context: dg.AssetExecutionContext, warehouse, start, end) -> dg.
             )
             connection.execute("insert into intermediate.feedback_codes by name select * from new_codes")
             connection.execute("commit")
+        code_rows += len(codes)
+        context.log.info(f"coded {min(chunk_start + CODING_CHUNK, len(todo)):,} / {len(todo):,} utterances")
+    with warehouse_connection(warehouse) as connection:
         coded_share = connection.execute(
             "select avg(case when coded then 1.0 else 0.0 end) from (select feedback_id, bool_or(code <> 'uncoded') as coded "
             "from intermediate.feedback_codes where codeframe_version = ? and event_date >= cast(? as date) "
@@ -138,7 +141,7 @@ def code_window(context: dg.AssetExecutionContext, warehouse, start, end) -> dg.
         asset_key=FEEDBACK_CODES,
         metadata={
             "utterances_coded": len(todo),
-            "code_rows_written": 0 if codes is None else len(codes),
+            "code_rows_written": code_rows,
             "codeframe_version": version,
             "coded_share_in_window": float(coded_share or 0.0),
         },
