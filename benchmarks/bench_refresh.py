@@ -34,19 +34,24 @@ def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float,
     started = time.monotonic()
     process = subprocess.Popen(command, env=env)
     peak = 0
+    peak_breakdown: list[str] = []
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_breakdown
         parent = psutil.Process(process.pid)
         while not done.is_set():
-            total = 0
+            total, breakdown = 0, []
             for member in [parent, *parent.children(recursive=True)]:
                 try:
-                    total += member.memory_full_info().pss
+                    pss = member.memory_full_info().pss
+                    name = " ".join(member.cmdline()[:3])[-60:]
                 except psutil.Error:
-                    pass
-            peak = max(peak, total)
+                    continue
+                total += pss
+                breakdown.append(f"{pss / 1e9:.2f} GB {name}")
+            if total > peak:
+                peak, peak_breakdown = total, breakdown
             time.sleep(0.3)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -54,6 +59,7 @@ def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float,
     code = process.wait()
     done.set()
     sampler.join()
+    print("processes at the peak:\n  " + "\n  ".join(peak_breakdown))
     return time.monotonic() - started, peak / 1e9, code
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 from dagster_project.lib.partitions import LOOKBACK_DAYS, daily_partitions, single_run
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, warehouse_connection
 from dagster_project.settings import load_settings
-from udfs.codeframe.batch import classify_frame_parallel
+from udfs.codeframe.batch import classify_frame_parallel, close_pools
 from udfs.codeframe.classifier import get_classifier
 from udfs.codeframe.schema import load_codeframe
 from udfs.codeframe.tables import codeframe_frame, uncoded_terms_frame
@@ -130,6 +130,7 @@ def code_window(context: dg.AssetExecutionContext, warehouse, start, end) -> dg.
             connection.execute("commit")
         code_rows += len(codes)
         context.log.info(f"coded {min(chunk_start + CODING_CHUNK, len(todo)):,} / {len(todo):,} utterances")
+    close_pools()  # the workers' memory is not needed by the dbt step that follows
     with warehouse_connection(warehouse) as connection:
         coded_share = connection.execute(
             "select avg(case when coded then 1.0 else 0.0 end) from (select feedback_id, bool_or(code <> 'uncoded') as coded "
