@@ -33,6 +33,7 @@ class Settings:
     survey_api_key: str
     partitions_start: str
     codeframe: Path
+    duckdb_memory_limit: str
 
     @property
     def dlt_dir(self) -> Path:
@@ -57,6 +58,8 @@ def load_settings() -> Settings:
         survey_api_key=os.environ.get("VOC_SURVEY_API_KEY", DEMO_SURVEY_API_KEY),
         partitions_start=os.environ.get("VOC_PARTITIONS_START", "2025-10-01"),
         codeframe=Path(os.environ.get("VOC_CODEFRAME", PROJECT_ROOT / "udfs" / "codeframe" / "codeframe.yaml")).resolve(),
+        # DuckDB spills to disk beyond this (in every process: dlt, dbt, the Python assets).
+        duckdb_memory_limit=os.environ.get("VOC_DUCKDB_MEMORY_LIMIT", "1GB"),
     )
 
 
@@ -64,6 +67,7 @@ def export_for_subprocesses(settings: Settings) -> None:
     """dbt runs as a subprocess and reads the warehouse path from its profile's env_var()."""
     os.environ["VOC_WAREHOUSE"] = str(settings.warehouse)
     os.environ["VOC_DBT_TARGET"] = settings.dbt_target
+    os.environ["VOC_DUCKDB_MEMORY_LIMIT"] = settings.duckdb_memory_limit
 
 
 def dbt_executable() -> str:

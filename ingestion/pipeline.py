@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import dlt
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
@@ -16,7 +17,9 @@ dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
 FAMILIES = ("call_center", "private_domain", "public_opinion", "survey", "store", "crm", "ops")
 
 
-def make_pipeline(family: str, warehouse: Path, pipelines_dir: Path, dev_mode: bool = False) -> Pipeline:
+def make_pipeline(
+    family: str, warehouse: Path, pipelines_dir: Path, dev_mode: bool = False, memory_limit: str | None = None
+) -> Pipeline:
     """The pipeline ``voc_<family>`` loading into dataset ``raw_<family>`` of the DuckDB warehouse.
 
     Sources yield Arrow tables, so parquet is the loader format; left-over packages are settled first.
@@ -26,7 +29,10 @@ def make_pipeline(family: str, warehouse: Path, pipelines_dir: Path, dev_mode: b
     Path(warehouse).parent.mkdir(parents=True, exist_ok=True)
     pipeline = dlt.pipeline(
         pipeline_name=f"voc_{family}",
-        destination=dlt.destinations.duckdb(str(warehouse)),
+        # memory_limit: DuckDB's buffer pool otherwise grows to 80% of RAM inside the loading process.
+        destination=dlt.destinations.duckdb(
+            DuckDbCredentials(str(warehouse), global_config={"memory_limit": memory_limit} if memory_limit else None)
+        ),
         dataset_name=f"raw_{family}",
         pipelines_dir=str(pipelines_dir),
         dev_mode=dev_mode,

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.settings import load_settings
+
 WAREHOUSE_WRITER_POOL = "duckdb_writer"
-# DuckDB spills to disk beyond this, which keeps a refresh inside the 2 GB budget at 1M utterances.
-MEMORY_LIMIT = "1GB"
 
 
 @contextmanager
 def warehouse_connection(path: Path, read_only: bool = False):
     """A short-lived connection that is always closed, so the file lock is released."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    connection = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": MEMORY_LIMIT})
+    connection = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": load_settings().duckdb_memory_limit})
     try:
         yield connection
     finally:

@@ -38,7 +38,7 @@ def _open_survey_endpoint(context: dg.AssetExecutionContext):
 
 
 def _ingest_assets(family: str) -> dg.AssetsDefinition:
-    pipeline = make_pipeline(family, settings.warehouse, settings.dlt_dir)
+    pipeline = make_pipeline(family, settings.warehouse, settings.dlt_dir, memory_limit=settings.duckdb_memory_limit)
     if family != "survey":
         return build_ingest_assets(family, partial(_make_source, family), pipeline)
     return build_ingest_assets(
