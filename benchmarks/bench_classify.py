@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from udfs.codeframe.batch import classify_frame_parallel  # noqa: E402
 from udfs.codeframe.classifier import get_classifier  # noqa: E402
+from udfs.codeframe.tokenizer import default_cache_dir  # noqa: E402
 
 CLAUSES = [
     "提车三个月了", "整体还算满意", "车机经常卡住不动", "导航老是定位不准", "高速上风噪有点大", "后排坐三个人很挤",
@@ -119,6 +120,7 @@ def run_baseline(sample: list[str]) -> float:
 
     keywords = sorted({kw.lower() for leaf in get_classifier().leaves for kw in leaf.keywords})
     tokenizer = jieba.Tokenizer()
+    tokenizer.tmp_dir = str(default_cache_dir())  # never cache into the working directory
     tokenizer.initialize()
     frame = pd.DataFrame({"text": sample})
     started = time.perf_counter()
@@ -135,6 +137,7 @@ def segmentation_parity(sample: list[str]) -> str:
     except ImportError:
         return "jieba-fast-dat not installed: the pure-Python jieba engine is in use"
     slow, fast = jieba.Tokenizer(), jieba_fast_dat.Tokenizer()
+    slow.tmp_dir = fast.tmp_dir = str(default_cache_dir())  # never cache into the working directory
     slow.initialize()
     fast.initialize()
     started = time.perf_counter()
