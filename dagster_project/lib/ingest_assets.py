@@ -18,6 +18,7 @@ from dlt.common.pipeline import SupportsPipeline
 from dlt.extract.source import DltSource
 
 from dagster_project.lib.keys import SIDE_TABLES, RawTableTranslator, raw_asset_key
+from dagster_project.lib.memory import release_memory
 from dagster_project.lib.partitions import daily_partitions, is_history_window, single_run
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL
 
@@ -68,6 +69,7 @@ def build_ingest_assets(
             yield from dlt_resource.run(
                 context=context, dlt_source=source, dlt_pipeline=pipeline, dagster_dlt_translator=translator
             )
+        release_memory()
         row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
         for table in SIDE_TABLES:
             yield dg.MaterializeResult(

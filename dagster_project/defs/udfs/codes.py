@@ -9,6 +9,7 @@ from datetime import timedelta
 import dagster as dg
 import pandas as pd
 
+from dagster_project.lib.memory import release_memory
 from dagster_project.lib.partitions import LOOKBACK_DAYS, daily_partitions, single_run
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, warehouse_connection
 from dagster_project.settings import load_settings
@@ -131,6 +132,9 @@ def code_window(context: dg.AssetExecutionContext, warehouse, start, end) -> dg.
         code_rows += len(codes)
         context.log.info(f"coded {min(chunk_start + CODING_CHUNK, len(todo)):,} / {len(todo):,} utterances")
     close_pools()  # the workers' memory is not needed by the dbt step that follows
+    utterances_coded = len(todo)
+    del todo
+    release_memory()
     with warehouse_connection(warehouse) as connection:
         coded_share = connection.execute(
             "select avg(case when coded then 1.0 else 0.0 end) from (select feedback_id, bool_or(code <> 'uncoded') as coded "
@@ -141,7 +145,7 @@ def code_window(context: dg.AssetExecutionContext, warehouse, start, end) -> dg.
     return dg.MaterializeResult(
         asset_key=FEEDBACK_CODES,
         metadata={
-            "utterances_coded": len(todo),
+            "utterances_coded": utterances_coded,
             "code_rows_written": code_rows,
             "codeframe_version": version,
             "coded_share_in_window": float(coded_share or 0.0),

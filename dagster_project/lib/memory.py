@@ -1,0 +1,20 @@
+"""Give freed memory back to the OS between steps of the one in-process refresh.
+
+Ingestion and coding allocate and free hundreds of MB (Arrow buffers, DataFrames); without this
+the next step starts from the previous step's high-water mark, and the steps' peaks add up.
+"""
+
+import ctypes
+import ctypes.util
+import gc
+
+import pyarrow as pa
+
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6") if ctypes.util.find_library("c") else None
+
+
+def release_memory() -> None:
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
+        _LIBC.malloc_trim(0)
