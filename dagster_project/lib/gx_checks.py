@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetKey, asset_check
 
+from dagster_project.lib.memory import release_memory
 from dagster_project.lib.partitions import daily_partitions
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, warehouse_connection
 from dagster_project.settings import TIMEZONE, load_settings
@@ -154,6 +155,9 @@ def build_gx_asset_check(spec: SuiteSpec):
             spec, load_settings().warehouse, window.start.strftime("%Y-%m-%d"), window.end.strftime("%Y-%m-%d")
         )
         result = validate_frame(spec, frame)
+        rows = len(frame)
+        del frame
+        release_memory()
         failures = {
             f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column', '')})": r.result.get("unexpected_count")
             for r in result.results
@@ -163,7 +167,7 @@ def build_gx_asset_check(spec: SuiteSpec):
             passed=bool(result.success),
             severity=AssetCheckSeverity.ERROR,
             metadata={
-                "rows_validated": len(frame),
+                "rows_validated": rows,
                 "expectations": len(result.results),
                 "failed_expectations": json.dumps(failures, ensure_ascii=False),
             },

@@ -8,6 +8,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from dagster_project.lib.keys import VocDbtTranslator
+from dagster_project.lib.memory import release_memory
 from dagster_project.lib.partitions import daily_partitions, dbt_window_env, single_run
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL
 from dagster_project.settings import DBT_PROJECT_DIR, dbt_executable, export_for_subprocesses, load_settings
@@ -55,6 +56,7 @@ def voc_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     Dagster runs dbt in several steps around the Python assets; "buildable" runs a test only in
     the step that builds all of its parents.
     """
+    release_memory()  # dbt runs beside this process: hand back what earlier steps freed first
     command = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable"]
     with environment(dbt_window_env(context.partition_time_window)):
         # One shared target dir: dbt re-parses the whole project when its target path changes.
