@@ -2,13 +2,14 @@
 
 A suite file `<schema>.<table>.json` validates the asset keyed `[<schema>, <table>]`.
 GX 1.x has no DuckDB engine, so each check reads the partition window of the table into
-pandas and validates that batch. GX drops a mistyped expectation with only a log line, so
+pandas, a few days at a time, and validates each batch. GX drops a mistyped expectation with only a log line, so
 loading a suite asserts that every expectation in the file survived.
 """
 
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,10 @@ from dagster_project.lib.memory import release_memory
 from dagster_project.lib.partitions import daily_partitions
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, warehouse_connection
 from dagster_project.settings import TIMEZONE, load_settings
+
+
+# Rows per validated batch: GX's pandas engine copies columns, so memory follows the batch size.
+BATCH_ROWS = 200_000
 
 
 class SuiteError(ValueError):
@@ -108,30 +113,59 @@ def columns_validated(spec: SuiteSpec) -> tuple[set[str], set[str]]:
     return values, names_only - values
 
 
+def _columns_and_day(connection, spec: SuiteSpec) -> tuple[dict[str, str], str]:
+    """The relation's column types, and the SQL that gives a row's Shanghai day."""
+    schema, table = spec.relation.split(".")
+    types = dict(
+        connection.execute(
+            "select column_name, data_type from information_schema.columns where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+    )
+    column = spec.partition_column
+    if column not in types:
+        raise SuiteError(f"{spec.path}: {spec.relation} has no column {column!r}")
+    return types, column if types[column] == "DATE" else f"cast(timezone('{TIMEZONE}', {column}) as date)"
+
+
+def day_batches(spec: SuiteSpec, warehouse: Path, start: str, end: str, max_rows: int = BATCH_ROWS) -> list[tuple[str, str]]:
+    """Consecutive days of [start, end) grouped into batches of at most `max_rows` rows (a bigger day stays whole).
+
+    A backfill of many days is validated batch by batch, so memory follows the batch, not the window.
+    """
+    with warehouse_connection(warehouse, read_only=True) as connection:
+        _, day = _columns_and_day(connection, spec)
+        per_day = connection.execute(
+            f"select {day} as d, count(*) from {spec.relation} where {day} >= cast(? as date) and {day} < cast(? as date) "
+            "group by d order by d",
+            [start, end],
+        ).fetchall()
+    batches, first, rows = [], None, 0
+    for index, (current, count) in enumerate(per_day):
+        if first is not None and rows + count > max_rows:
+            batches.append((first, current.isoformat()))
+            first, rows = None, 0
+        if first is None:
+            first = current.isoformat()
+        rows += count
+        if index == len(per_day) - 1:
+            batches.append((first, (current + timedelta(days=1)).isoformat()))
+    return batches
+
+
 def read_partition_frame(spec: SuiteSpec, warehouse: Path, start: str, end: str) -> pd.DataFrame:
     """The rows of the relation whose partition column falls in [start, end) (Shanghai days).
 
     Only the columns the suite reads are fetched; the other columns of the relation are present
     but empty, so schema expectations still see them and wide text columns cost no memory.
     """
-    schema, table = spec.relation.split(".")
     with warehouse_connection(warehouse, read_only=True) as connection:
-        types = dict(
-            connection.execute(
-                "select column_name, data_type from information_schema.columns where table_schema = ? and table_name = ?",
-                [schema, table],
-            ).fetchall()
-        )
-        column = spec.partition_column
-        if column not in types:
-            raise SuiteError(f"{spec.path}: {spec.relation} has no column {column!r}")
-        day = column if types[column] == "DATE" else f"cast(timezone('{TIMEZONE}', {column}) as date)"
+        types, day = _columns_and_day(connection, spec)
         read, _ = columns_validated(spec)
-        selected = [name for name in types if name in read] or [column]
+        selected = [name for name in types if name in read] or [spec.partition_column]
         quoted = ", ".join(f'"{name}"' for name in selected)
         frame = connection.execute(
-            f"select {quoted} from {spec.relation} "
-            f"where {day} >= cast(? as date) and {day} < cast(? as date)",
+            f"select {quoted} from {spec.relation} where {day} >= cast(? as date) and {day} < cast(? as date)",
             [start, end],
         ).df()
     for name in types:
@@ -151,24 +185,25 @@ def build_gx_asset_check(spec: SuiteSpec):
     )
     def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
         window = context.partition_time_window
-        frame = read_partition_frame(
-            spec, load_settings().warehouse, window.start.strftime("%Y-%m-%d"), window.end.strftime("%Y-%m-%d")
-        )
-        result = validate_frame(spec, frame)
-        rows = len(frame)
-        del frame
-        release_memory()
-        failures = {
-            f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column', '')})": r.result.get("unexpected_count")
-            for r in result.results
-            if not r.success
-        }
+        warehouse = load_settings().warehouse
+        passed, rows, expectations, failures = True, 0, len(spec.expectations), {}
+        for start, end in day_batches(spec, warehouse, window.start.strftime("%Y-%m-%d"), window.end.strftime("%Y-%m-%d")):
+            frame = read_partition_frame(spec, warehouse, start, end)
+            result = validate_frame(spec, frame)
+            rows += len(frame)
+            del frame
+            passed = passed and bool(result.success)
+            for outcome in result.results:
+                if not outcome.success:
+                    label = f"{outcome.expectation_config.type}({outcome.expectation_config.kwargs.get('column', '')})"
+                    failures[label] = failures.get(label, 0) + (outcome.result.get("unexpected_count") or 0)
+            release_memory()
         return AssetCheckResult(
-            passed=bool(result.success),
+            passed=passed,
             severity=AssetCheckSeverity.ERROR,
             metadata={
                 "rows_validated": rows,
-                "expectations": len(result.results),
+                "expectations": expectations,
                 "failed_expectations": json.dumps(failures, ensure_ascii=False),
             },
         )
