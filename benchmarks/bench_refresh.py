@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -89,7 +90,6 @@ def main() -> None:
     for path in warehouse.parent.glob("*"):
         if path.is_file():
             path.unlink()
-    import shutil
     shutil.rmtree(warehouse.parent / ".dlt_pipelines", ignore_errors=True)
 
     first_day = END_DATE - timedelta(days=args.days)

@@ -8,7 +8,6 @@ outputs of one real dlt run per partition window.
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime
 from typing import Any
 
 import dagster as dg

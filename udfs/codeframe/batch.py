@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from udfs.codeframe.classifier import (FRAME_COLUMNS, METHOD, UNCODED, Analysis, CodeHit, analyses_to_frame,
-                                       get_classifier)
+from udfs.codeframe.classifier import FRAME_COLUMNS, METHOD, UNCODED, Analysis, get_classifier
 
 ID_COLUMNS = ("id", "feedback_id", "record_id")
 PARALLEL_MIN_TEXTS = 20_000  # below this, starting workers costs more than it saves
@@ -179,39 +178,6 @@ def columns_to_frame(ids, parts: list[tuple], version: str, chunk_texts: int) ->
         "start": pd.arrays.IntegerArray(start, start < 0), "end": pd.arrays.IntegerArray(end, end < 0),
         "method": [METHOD] * count,
     }, columns=FRAME_COLUMNS)
-
-
-def compact_to_frame(ids: list, items, classifier) -> pd.DataFrame:
-    """One row per utterance x code from compact analyses (an iterable, consumed once)."""
-    leaves, l1_nodes, l2_nodes = classifier.codeframe.leaves, classifier.codeframe.l1, classifier.codeframe.l2
-    names = {code: (l1_nodes[leaf.l1].zh, l2_nodes[leaf.parent].zh, leaf.zh, leaf.need_layer)
-             for code, leaf in leaves.items()}
-    empty = (None, None, None, None)
-    row_ids, codes, l1, l2, l3, polarity, score, severity, need, point, evidence, start, end = ([] for _ in range(13))
-    for feedback_id, item in zip(ids, items):
-        for code, hit_polarity, hit_score, hit_severity, hit_point, hit_evidence, hit_start, hit_end in item[2]:
-            row_ids.append(feedback_id)
-            codes.append(code)
-            name = names.get(code, empty)
-            l1.append(name[0])
-            l2.append(name[1])
-            l3.append(name[2])
-            need.append(name[3])
-            polarity.append(hit_polarity)
-            score.append(hit_score)
-            severity.append(hit_severity)
-            point.append(hit_point)
-            evidence.append(hit_evidence)
-            start.append(hit_start)
-            end.append(hit_end)
-    rows = len(codes)
-    frame = pd.DataFrame({
-        "feedback_id": row_ids, "codeframe_version": [classifier.version] * rows, "code": codes, "l1": l1, "l2": l2,
-        "l3": l3, "sentiment": pd.array(polarity, dtype="int8"), "sentiment_score": pd.array(score, dtype="float64"),
-        "severity": severity, "need_layer": need, "point_type": point, "evidence": evidence,
-        "start": pd.array(start, dtype="Int64"), "end": pd.array(end, dtype="Int64"), "method": [METHOD] * rows,
-    }, columns=FRAME_COLUMNS)
-    return frame
 
 
 def _columns_chunk(texts: list[str]) -> tuple:

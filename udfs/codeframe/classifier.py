@@ -300,9 +300,6 @@ class Classifier:
         ordered = tuple(sorted(hits.values(), key=_hit_order)) if len(hits) > 1 else tuple(hits.values())
         return sentiment.label(score), sentiment.squash(score), ordered
 
-    def classify_texts(self, texts: list[str]) -> list[list[CodeHit]]:
-        return [analysis.hits for analysis in self.analyse_many(texts)]
-
     def analyse_many(self, texts) -> list[Analysis]:
         """Identical texts are analysed once (feeds repeat templates, greetings, 好评)."""
         seen: dict[str, Analysis] = {}

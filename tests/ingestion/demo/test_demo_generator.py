@@ -202,7 +202,6 @@ def test_every_bad_record_points_at_a_bad_line(world):
                 "control_characters", "extra_column", "future_timestamp", "unparseable_timestamp"} <= by_source[source]
     survey_lines = physical_lines(landing / "survey" / "responses.jsonl")
     store = sqlite3.connect(landing / "store" / "dms.sqlite")
-    previous: dict[str, set[bytes]] = {}
     for r in rows:
         source, kind, line = r["source"], r["kind"], int(r["line"])
         if source == "survey":
