@@ -36,6 +36,11 @@ def raw_asset_key(family: str, table: str) -> AssetKey:
     return AssetKey([raw_dataset(family), table])
 
 
+def is_raw_key(key: AssetKey) -> bool:
+    """Whether the asset is a table an ingest (dlt) asset writes."""
+    return key.path[0].startswith("raw_")
+
+
 def family_of_dataset(dataset_name: str) -> str:
     if not dataset_name.startswith("raw_"):
         raise ValueError(f"dlt dataset {dataset_name!r} does not follow the raw_<family> convention")

@@ -1,28 +1,58 @@
-"""Every dbt model, seed and test as Dagster assets and checks, run per partition window."""
+"""Every dbt model and test as Dagster assets and checks, run per partition window."""
 
 
+import importlib.metadata
 import os
 from contextlib import contextmanager
+from functools import cached_property
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from packaging import version
 
-from dagster_project.lib.keys import VocDbtTranslator
+from dagster_project.lib.dbt_builds import complete_builds, is_built, project_fingerprint, raw_upstream_loaded_in_run, record_build
+from dagster_project.lib.keys import VocDbtTranslator, is_raw_key
 from dagster_project.lib.memory import release_memory
 from dagster_project.lib.partitions import daily_partitions, dbt_window_env, single_run
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL
 from dagster_project.settings import DBT_PROJECT_DIR, dbt_executable, export_for_subprocesses, load_settings
+from ingestion.pipeline import FAMILIES
 
 settings = load_settings()
 export_for_subprocesses(settings)
-
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, target=settings.dbt_target)
+
+
+class VenvDbtCliResource(DbtCliResource):
+    """The dbt CLI of this virtualenv (settings.dbt_executable), whose version is the installed dbt-core's.
+
+    dagster-dbt asks the executable (`dbt --version`, ~4 s of start-up) once per run; the answer
+    is already in the package metadata.
+    """
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        return version.parse(importlib.metadata.version("dbt-core"))
+
+
+def dbt_cli_resource() -> VenvDbtCliResource:
+    return VenvDbtCliResource(project_dir=dbt_project, target=settings.dbt_target, dbt_executable=dbt_executable())
+
+
 dbt_project.prepare_if_dev()
-if not dbt_project.manifest_path.exists():
-    # A fresh clone has no manifest yet; parsing once (~4 s) makes the definitions loadable.
-    DbtCliResource(project_dir=dbt_project, target=settings.dbt_target, dbt_executable=dbt_executable()).cli(
+_parsed_fingerprint = dbt_project.project_dir / dbt_project.target_path / "voc_project_fingerprint.txt"
+_current_fingerprint = project_fingerprint(DBT_PROJECT_DIR)
+if (
+    not dbt_project.manifest_path.exists()
+    or not _parsed_fingerprint.exists()
+    or _parsed_fingerprint.read_text() != _current_fingerprint
+):
+    # A fresh clone has no manifest, and an edited project has a stale one (its selections would
+    # name models that are gone): parse (~4 s) so the definitions match the files.
+    dbt_cli_resource().cli(
         ["parse", "--quiet"], target_path=dbt_project.project_dir / dbt_project.target_path
     ).wait()
+    _parsed_fingerprint.write_text(_current_fingerprint)
 
 
 @contextmanager
@@ -54,12 +84,32 @@ def voc_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     Unit tests are development checks (dbt's own advice): they run in the test suite, not in
     the production refresh, where an incremental model's first build has no `this` to mock.
     Dagster runs dbt in several steps around the Python assets; "buildable" runs a test only in
-    the step that builds all of its parents.
+    the step that builds all of its parents. A refresh that loaded nothing new skips dbt (see
+    lib/dbt_builds.py).
     """
+    window = context.partition_time_window
+    window_start, window_end = (moment.strftime("%Y-%m-%d") for moment in (window.start, window.end))
+    raw_upstream = {
+        dep for key in context.selected_asset_keys for dep in context.assets_def.asset_deps[key] if is_raw_key(dep)
+    }
+    fingerprint = project_fingerprint(DBT_PROJECT_DIR)
+    if (
+        raw_upstream
+        and raw_upstream_loaded_in_run(context, raw_upstream)
+        and is_built(settings.warehouse, FAMILIES, fingerprint, window_start, window_end)
+    ):
+        context.log.info(
+            f"Nothing new: no load has seen a record since dbt built {window_start} … {window_end} with this "
+            "project, so dbt is not run and the steps after it are skipped."
+        )
+        return
     release_memory()  # dbt runs beside this process: hand back what earlier steps freed first
     command = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable"]
-    with environment(dbt_window_env(context.partition_time_window)):
+    with environment(dbt_window_env(window)):
         # One shared target dir: dbt re-parses the whole project when its target path changes.
         invocation = dbt.cli(command, context=context, target_path=dbt_project.project_dir / dbt_project.target_path)
     yield from invocation.stream()
-
+    if raw_upstream:
+        record_build(settings.warehouse, FAMILIES, fingerprint, window_start, window_end, context.run.run_id)
+    else:
+        complete_builds(settings.warehouse, context.run.run_id)

@@ -4,10 +4,13 @@ The Python work lives in udfs/codeframe (pure pandas); this multi-asset only rea
 warehouse. The three tables are one step so that dbt runs once before and once after them.
 """
 
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import pyarrow.parquet as pq
 
 from dagster_project.lib.memory import release_memory
 from dagster_project.lib.partitions import LOOKBACK_DAYS, daily_partitions, single_run
@@ -95,45 +98,32 @@ def code_window(context: dg.AssetExecutionContext, warehouse, start, end) -> dg.
     codeframe_path = str(load_settings().codeframe)
     version = get_classifier(codeframe_path).version
     first_day, end_day = start.strftime("%Y-%m-%d"), end.strftime("%Y-%m-%d")
-    with warehouse_connection(warehouse) as connection:
-        connection.execute("create schema if not exists intermediate")
-        connection.execute(FEEDBACK_CODES_DDL)
-        todo = connection.execute(
-            """
-            select u.feedback_id, u.event_date, coalesce(u.text, '') as text, md5(coalesce(u.text, '')) as text_hash
-            from intermediate.int_feedback_unified as u
-            where u.event_date >= cast(? as date) and u.event_date < cast(? as date)
-              and not exists (
-                select 1 from intermediate.feedback_codes as c
-                where c.feedback_id = u.feedback_id and c.codeframe_version = ? and c.text_hash = md5(coalesce(u.text, ''))
-              )
-            """,
-            [first_day, end_day, version],
-        ).df()
-    # Classify with no warehouse connection open (the worker processes are forked), a chunk at a time
-    # so memory stays flat however many days a backfill covers.
-    context.log.info(f"coding {len(todo):,} utterances of {first_day} … {end_day} with codeframe {version}")
-    code_rows = 0
-    for chunk_start in range(0, len(todo), CODING_CHUNK):
-        chunk = todo.iloc[chunk_start : chunk_start + CODING_CHUNK]
-        codes = classify_frame_parallel(chunk, text_col="text", id_col="feedback_id", codeframe_path=codeframe_path, workers=2)
-        codes = codes.merge(chunk[["feedback_id", "event_date", "text_hash"]], on="feedback_id", how="left")
-        codes["coded_at"] = pd.Timestamp.now(tz="UTC")
-        with warehouse_connection(warehouse) as connection:
-            connection.register("new_codes", codes)
-            connection.execute("begin transaction")
-            connection.execute(
-                "delete from intermediate.feedback_codes where codeframe_version = ? "
-                "and feedback_id in (select feedback_id from new_codes)",
-                [version],
-            )
-            connection.execute("insert into intermediate.feedback_codes by name select * from new_codes")
-            connection.execute("commit")
-        code_rows += len(codes)
-        context.log.info(f"coded {min(chunk_start + CODING_CHUNK, len(todo)):,} / {len(todo):,} utterances")
+    with tempfile.TemporaryDirectory(prefix="voc-codes-") as scratch:
+        todo_path = Path(scratch) / "todo.parquet"
+        todo_count = spool_uncoded(warehouse, todo_path, first_day, end_day, version)
+        # Classify with no warehouse connection open (the worker processes are forked), a chunk at a
+        # time read back from the spool, so memory stays flat however many days a backfill covers.
+        context.log.info(f"coding {todo_count:,} utterances of {first_day} … {end_day} with codeframe {version}")
+        code_rows, done = 0, 0
+        for batch in pq.ParquetFile(todo_path).iter_batches(batch_size=CODING_CHUNK):
+            chunk = batch.to_pandas()
+            codes = classify_frame_parallel(chunk, text_col="text", id_col="feedback_id", codeframe_path=codeframe_path, workers=2)
+            codes = codes.merge(chunk[["feedback_id", "event_date", "text_hash"]], on="feedback_id", how="left")
+            codes["coded_at"] = pd.Timestamp.now(tz="UTC")
+            with warehouse_connection(warehouse) as connection:
+                connection.register("new_codes", codes)
+                connection.execute("begin transaction")
+                connection.execute(
+                    "delete from intermediate.feedback_codes where codeframe_version = ? "
+                    "and feedback_id in (select feedback_id from new_codes)",
+                    [version],
+                )
+                connection.execute("insert into intermediate.feedback_codes by name select * from new_codes")
+                connection.execute("commit")
+            code_rows += len(codes)
+            done += len(chunk)
+            context.log.info(f"coded {done:,} / {todo_count:,} utterances")
     close_pools()  # the workers' memory is not needed by the dbt step that follows
-    utterances_coded = len(todo)
-    del todo
     release_memory()
     with warehouse_connection(warehouse) as connection:
         coded_share = connection.execute(
@@ -145,12 +135,41 @@ def code_window(context: dg.AssetExecutionContext, warehouse, start, end) -> dg.
     return dg.MaterializeResult(
         asset_key=FEEDBACK_CODES,
         metadata={
-            "utterances_coded": utterances_coded,
+            "utterances_coded": todo_count,
             "code_rows_written": code_rows,
             "codeframe_version": version,
             "coded_share_in_window": float(coded_share or 0.0),
         },
     )
+
+
+def spool_uncoded(warehouse, todo_path: Path, first_day: str, end_day: str, version: str) -> int:
+    """Writes the utterances of [first_day, end_day) not yet coded with this version and text to Parquet.
+
+    Streamed batch by batch: a 60-day backfill holds ~1.2M texts, which as one pandas frame next
+    to DuckDB's working memory took this process past 2.7 GB.
+    """
+    rows = 0
+    with warehouse_connection(warehouse) as connection:
+        connection.execute("create schema if not exists intermediate")
+        connection.execute(FEEDBACK_CODES_DDL)
+        reader = connection.sql(
+            """
+            select u.feedback_id, u.event_date, coalesce(u.text, '') as text, md5(coalesce(u.text, '')) as text_hash
+            from intermediate.int_feedback_unified as u
+            where u.event_date >= cast(? as date) and u.event_date < cast(? as date)
+              and not exists (
+                select 1 from intermediate.feedback_codes as c
+                where c.feedback_id = u.feedback_id and c.codeframe_version = ? and c.text_hash = md5(coalesce(u.text, ''))
+              )
+            """,
+            params=[first_day, end_day, version],
+        ).to_arrow_reader(CODING_CHUNK)
+        with pq.ParquetWriter(todo_path, reader.schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+                rows += batch.num_rows
+    return rows
 
 
 def write_codeframe(warehouse) -> dg.MaterializeResult:
