@@ -22,6 +22,7 @@ import dagster as dg
 import duckdb
 
 from dagster_project.lib.keys import raw_dataset
+from dagster_project.lib.run_records import materialized_in_run
 from dagster_project.lib.warehouse import warehouse_connection
 
 BUILDS_TABLE = "audit.dbt_builds"
@@ -121,8 +122,4 @@ def raw_upstream_loaded_in_run(context: dg.AssetExecutionContext, raw_upstream: 
 
     A run that selects dbt alone (a rebuild from the UI) always builds.
     """
-    records = context.instance.get_records_for_run(
-        run_id=context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
-    ).records
-    materialized = {record.asset_key for record in records}
-    return bool(raw_upstream) and raw_upstream <= materialized
+    return bool(raw_upstream) and raw_upstream <= materialized_in_run(context).keys()

@@ -64,10 +64,11 @@ def build_ingest_assets(
         if carries_history:
             context.log.info(f"{family}: first load into {pipeline.dataset_name}: it carries everything before {window.end}")
         with (open_inputs or (lambda _: nullcontext({})))(context) as inputs:
-            source = make_source(window.start, window.end, carries_history, context.run_id, **inputs)
-            yield from dlt_resource.run(
+            source = make_source(window.start, window.end, carries_history, context.run.run_id, **inputs)
+            for event in dlt_resource.run(
                 context=context, dlt_source=source, dlt_pipeline=pipeline, dagster_dlt_translator=translator
-            )
+            ):
+                yield with_rows_loaded(event)
         release_memory()
         row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
         for table in SIDE_TABLES:
@@ -77,6 +78,19 @@ def build_ingest_assets(
             )
 
     return _ingest
+
+
+def with_rows_loaded(event):
+    """dagster-dlt leaves `rows_loaded` out when it is 0; later steps read "nothing new" from it, so it is always set."""
+    if isinstance(event, dg.MaterializeResult) and "rows_loaded" not in (event.metadata or {}):
+        return dg.MaterializeResult(
+            asset_key=event.asset_key,
+            metadata={**(event.metadata or {}), "rows_loaded": dg.MetadataValue.int(0)},
+            check_results=event.check_results,
+            data_version=event.data_version,
+            tags=event.tags,
+        )
+    return event
 
 
 def has_completed_load(pipeline: SupportsPipeline) -> bool:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import atexit
+import gc
 import json
 import multiprocessing
 import os
@@ -59,7 +60,12 @@ def _pool(codeframe_path: str | None, workers: int):
     key = (codeframe_path, workers, os.getpid())
     pool = _POOLS.get(key)
     if pool is None:
+        # Forked workers share the parent's pages until written: frozen objects are never touched by
+        # the workers' garbage collector, so those pages stay shared instead of being copied.
+        gc.collect()
+        gc.freeze()
         pool = multiprocessing.get_context("fork").Pool(workers, _worker_init, (codeframe_path,))
+        gc.unfreeze()
         _POOLS[key] = pool
     return pool
 

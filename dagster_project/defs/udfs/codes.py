@@ -101,6 +101,7 @@ def code_window(context: dg.AssetExecutionContext, warehouse, start, end) -> dg.
     with tempfile.TemporaryDirectory(prefix="voc-codes-") as scratch:
         todo_path = Path(scratch) / "todo.parquet"
         todo_count = spool_uncoded(warehouse, todo_path, first_day, end_day, version)
+        release_memory()  # before the classifier workers fork from this process
         # Classify with no warehouse connection open (the worker processes are forked), a chunk at a
         # time read back from the spool, so memory stays flat however many days a backfill covers.
         context.log.info(f"coding {todo_count:,} utterances of {first_day} … {end_day} with codeframe {version}")
