@@ -2,8 +2,9 @@
 
 The dbt step that reads raw tables records each build it completes: the partition window, the
 raw watermark (the newest completed dlt load that saw at least one record — loaded, quarantined
-or deduplicated) and a fingerprint of the dbt project's files. The last dbt step of the same run
-(the one after the Python assets, which reads no raw table) marks the build complete. When the
+or deduplicated) and a fingerprint of the dbt project's files and the codeframe (the steps after
+dbt code with it). The last dbt step of the same run (the one after the Python assets, which
+reads no raw table) marks the build complete. When the
 raw-reading step comes round again with ingestion having seen nothing since, the project
 unchanged and the window built completely, dbt would rebuild the same rows: the step yields
 nothing and Dagster skips every step after it. A step that fails or is killed leaves the build
@@ -30,14 +31,17 @@ PROJECT_FILE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md"}
 NOT_PROJECT_FILES = {"target", "logs", "dbt_packages"}
 
 
-def project_fingerprint(project_dir: Path) -> str:
-    """A hash of every file dbt reads to build: models, macros, tests, project and profile config."""
+def project_fingerprint(project_dir: Path, also: Iterable[Path] = ()) -> str:
+    """A hash of every file dbt reads to build (models, macros, tests, project and profile config) and of `also`."""
     digest = hashlib.sha256()
     for path in sorted(project_dir.rglob("*")):
         relative = path.relative_to(project_dir)
         if path.is_file() and path.suffix in PROJECT_FILE_SUFFIXES and relative.parts[0] not in NOT_PROJECT_FILES:
             digest.update(str(relative).encode())
             digest.update(path.read_bytes())
+    for path in also:
+        digest.update(str(path).encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

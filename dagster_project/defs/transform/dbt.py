@@ -92,7 +92,7 @@ def voc_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     raw_upstream = {
         dep for key in context.selected_asset_keys for dep in context.assets_def.asset_deps[key] if is_raw_key(dep)
     }
-    fingerprint = project_fingerprint(DBT_PROJECT_DIR)
+    fingerprint = project_fingerprint(DBT_PROJECT_DIR, also=[settings.codeframe])
     if (
         raw_upstream
         and raw_upstream_loaded_in_run(context, raw_upstream)
