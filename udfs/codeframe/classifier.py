@@ -258,7 +258,9 @@ class Classifier:
         model = self.sentiment_model
         if model is not None:
             learned = model.score(score, ngram_sum, positions)
-            score = min(learned, -1.0) if any(hit[3] == "critical" for hit in hits.values()) else learned
+            if learned > -1.0 and hits and any(hit[3] == "critical" for hit in hits.values()):
+                learned = -1.0  # a safety failure keeps the utterance negative
+            score = learned
         if not hits:
             return sentiment.label(score), sentiment.squash(score), (self._uncoded(score, suggestion),)
         ordered = tuple(sorted(hits.values(), key=_hit_order)) if len(hits) > 1 else tuple(hits.values())
