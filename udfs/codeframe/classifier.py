@@ -19,13 +19,14 @@ import ahocorasick
 import pandas as pd
 
 from udfs.codeframe import sentiment
+from udfs.codeframe.learned import MODEL_PATH, load_model
 from udfs.codeframe.schema import Codeframe, load_codeframe
 from udfs.codeframe.sentiment import Role
 from udfs.codeframe.tokenizer import Tokenizer
 
 UNCODED = "uncoded"
 _MISSING = object()
-METHOD = "rules:aho-corasick+jieba+hownet"
+METHOD = "rules:aho-corasick+jieba+hownet+ngram-lr"  # ngram-lr: learned.py, the overall sentiment only
 FRAME_COLUMNS = ["feedback_id", "codeframe_version", "code", "l1", "l2", "l3", "sentiment", "sentiment_score",
                  "severity", "need_layer", "point_type", "evidence", "start", "end", "method"]
 SEVERITY_RANK = {"minor": 0, "major": 1, "critical": 2}
@@ -105,8 +106,11 @@ class Analysis:
 class Classifier:
     """Built once from the codeframe YAML; `analyse` is pure, so results are deterministic."""
 
-    def __init__(self, codeframe_path: str | Path | None = None, cache_dir: str | Path | None = None):
+    def __init__(self, codeframe_path: str | Path | None = None, cache_dir: str | Path | None = None,
+                 sentiment_model: str | Path | None = MODEL_PATH):
+        """sentiment_model: weights of the learned sentiment layer (`learned.py`); None: rules only."""
         self.codeframe: Codeframe = load_codeframe(codeframe_path)
+        self.sentiment_model = load_model(sentiment_model)
         self.version = self.codeframe.version
         self.leaves = list(self.codeframe.leaves.values())
         self.lexicon = sentiment.build_lexicon(self.codeframe.lexicon)
@@ -250,17 +254,30 @@ class Classifier:
     def analyse_compact(self, text) -> tuple:
         """(sentiment, sentiment_score, ((code, sentiment, score, severity, point_type, evidence, start, end), ...)):
         the analysis as plain tuples, cheap to build and to pickle between processes."""
+        score, hits, suggestion, ngram_sum, positions = self._analyse_rules(text)
+        model = self.sentiment_model
+        if model is not None:
+            learned = model.score(score, ngram_sum, positions)
+            if learned > -1.0 and hits and any(hit[3] == "critical" for hit in hits.values()):
+                learned = -1.0  # a safety failure keeps the utterance negative
+            score = learned
+        if not hits:
+            return sentiment.label(score), sentiment.squash(score), (self._uncoded(score, suggestion),)
+        ordered = tuple(sorted(hits.values(), key=_hit_order)) if len(hits) > 1 else tuple(hits.values())
+        return sentiment.label(score), sentiment.squash(score), ordered
+
+    def _analyse_rules(self, text) -> tuple:
+        """(rule score, {leaf index: compact hit}, any suggestion, Σ n-gram weights, n-gram positions)."""
         text = text if isinstance(text, str) else ("" if text is None or _is_missing(text) else str(text))
         norm = self.customer_voice(text.translate(NORMALISE))
-        clauses, scored = self._scored_clauses(norm)
+        clauses, scored, ngram_sum, positions = self._scored_clauses(norm)
         if not clauses:
             score = _fallback_score(norm) if norm and not norm.isspace() else 0.0
             hits_only: dict[int, tuple] = {}
             if self._critical_any is not None and self._critical_hint.search(norm) and self._critical_any.search(norm):
                 self._critical_phrases(text, norm, hits_only)
                 score = min(score, -1.0) if hits_only else score
-            return (sentiment.label(score), sentiment.squash(score),
-                    tuple(hits_only.values()) or (self._uncoded(score, False),))
+            return score, hits_only, False, ngram_sum, positions
         hits: dict[int, tuple] = {}
         summaries: dict[int, tuple] = {}
         previous_end = -1  # end of the last clause that coded a specific (non-generic) aspect
@@ -295,10 +312,7 @@ class Classifier:
             score += _fallback_score(norm)
             if any_suggestion and -0.05 <= score <= 0.05:
                 score -= SUGGESTION_LEAN  # 希望早餐有所改善: a wish names something that falls short
-        if not hits:
-            return sentiment.label(score), sentiment.squash(score), (self._uncoded(score, any_suggestion),)
-        ordered = tuple(sorted(hits.values(), key=_hit_order)) if len(hits) > 1 else tuple(hits.values())
-        return sentiment.label(score), sentiment.squash(score), ordered
+        return score, hits, any_suggestion, ngram_sum, positions
 
     def analyse_many(self, texts) -> list[Analysis]:
         """Identical texts are analysed once (feeds repeat templates, greetings, 好评)."""
@@ -329,26 +343,41 @@ class Classifier:
         """One row per utterance x code, one `uncoded` row where nothing applies (columns: FRAME_COLUMNS)."""
         return analyses_to_frame(df[id_col].tolist(), self.analyse_many(df[text_col].tolist()), self.version)
 
-    def _scored_clauses(self, norm: str) -> tuple[list, list]:
+    def _scored_clauses(self, norm: str) -> tuple[list, list, float, int]:
         """Clauses with their scores, computed per span between punctuation
         and cached per span text: feedback repeats its phrases, so most spans of a large batch have been
         seen before. A span's clauses and scores depend only on its own text and whether a question mark
-        closes it."""
+        closes it. Also the learned layer's Σ n-gram weights and n-gram positions over all spans."""
         cache = self._span_cache
         clauses: list = []
         scored: list = []
+        ngrams = [0.0, 0]
         position = 0
         length = len(norm)
         for match in CLAUSE_BREAK.finditer(norm):
             start = match.start()
             if start > position:
-                self._add_span(cache, norm, position, start, "?" in match.group(), clauses, scored)
+                self._add_span(cache, norm, position, start, "?" in match.group(), clauses, scored, ngrams)
             position = match.end()
         if position < length:
-            self._add_span(cache, norm, position, length, False, clauses, scored)
-        return clauses, scored
+            self._add_span(cache, norm, position, length, False, clauses, scored, ngrams)
+        return clauses, scored, ngrams[0], ngrams[1]
 
-    def _add_span(self, cache, norm, start, end, question, clauses, scored) -> None:
+    def model_spans(self, text) -> list[str]:
+        """The spans the learned layer reads (normalised, non-customer text blanked, long digit runs
+        masked), exactly as `analyse_compact` cuts them: the training script's view of a text."""
+        text = text if isinstance(text, str) else ("" if text is None or _is_missing(text) else str(text))
+        norm = self.customer_voice(text.translate(NORMALISE))
+        spans, position = [], 0
+        for match in CLAUSE_BREAK.finditer(norm):
+            if match.start() > position:
+                spans.append(norm[position:match.start()])
+            position = match.end()
+        if position < len(norm):
+            spans.append(norm[position:])
+        return [LONG_NUMBER.sub(_zeros, span) for span in spans]
+
+    def _add_span(self, cache, norm, start, end, question, clauses, scored, ngrams) -> None:
         span = norm[start:end]
         key = (span, question)
         entry = cache.get(key)
@@ -363,7 +392,9 @@ class Classifier:
             if len(cache) >= SEGMENT_CACHE_SIZE:
                 cache.clear()
             cache[key] = entry
-        leading_contrast, parts = entry
+        leading_contrast, parts, span_sum, span_positions = entry
+        ngrams[0] += span_sum
+        ngrams[1] += span_positions
         if leading_contrast and clauses:
             clauses[-1][5] = True  # 外观漂亮，但是油耗高: the earlier clause yields
         for part in parts:
@@ -375,9 +406,11 @@ class Classifier:
             scored.append(result)
 
     def _span_entry(self, span: str, question: bool) -> tuple:
+        span_sum, span_positions = (self.sentiment_model.span_sum(span) if self.sentiment_model is not None
+                                    else (0.0, 0))
         units = self._segment_units(span)
         if not units:
-            return False, ()
+            return False, (), span_sum, span_positions
         clauses = self._clauses(span, units, question)
         leading = bool(clauses) and clauses[0] == "lead"
         if leading:
@@ -388,7 +421,7 @@ class Classifier:
             parts.append((clause_units, rel_start, rel_end, after, before,
                           sentiment.score_clause(clause_units, scales, question), {},
                           any(unit[2].critical for unit in clause_units)))
-        return leading, tuple(parts)
+        return leading, tuple(parts), span_sum, span_positions
 
     def _scale_of(self, role: Role) -> int:
         for index in role.leaves:

@@ -7,9 +7,11 @@ gold label of that utterance is a false positive.
 
 Real data hold-out: terms were added to the codeframe after reading errors on the ODD rows only
 (序号 odd for the car clauses, odd 0-based row numbers for the review corpora); the reported
-figures are on the EVEN rows (`split="even"`, the default). Nothing is trained on these files:
-the issue forbids training on the files we report on, and the review corpora carry no licence to
-ship weights derived from them.
+figures are on the EVEN rows (`split="even"`, the default). The learned sentiment layer
+(learned.py) is trained by train_sentiment.py on the ODD rows only, as the data README allows ("hold
+out a fixed split and report on that split only"); the review corpora state no licence, so shipping
+weights derived from them needs confirming (train_sentiment.py --corpora car trains on the car clauses
+alone).
 """
 from __future__ import annotations
 

@@ -305,10 +305,10 @@ def test_parallel_frame_equals_serial():
 # -- 1.3.0 rules ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def rules_only():
-    """The classifier is rules and lexicons only (nothing learned)."""
+    """The lexicon rules alone (the learned sentiment layer switched off)."""
     from udfs.codeframe.classifier import Classifier
 
-    return Classifier()
+    return Classifier(sentiment_model=None)
 
 
 def test_tie_breaks_toward_the_last_opinionated_clause(rules_only):

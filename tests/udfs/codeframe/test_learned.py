@@ -1,0 +1,112 @@
+"""The learned sentiment layer: shipped weights, the training script's odd-row rule, robustness."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from udfs.codeframe import learned
+from udfs.codeframe.classifier import Classifier, get_classifier
+from udfs.codeframe.evaluate import default_real_dir
+from udfs.codeframe.train_sentiment import odd_rows, train
+
+
+@pytest.fixture(scope="module")
+def model():
+    loaded = learned.load_model()
+    assert loaded is not None, f"{learned.MODEL_PATH} missing or unreadable"
+    return loaded
+
+
+def test_shipped_weights_load_and_are_small(model):
+    assert learned.MODEL_PATH.stat().st_size <= 2_000_000
+    assert model.ngram_max == learned.NGRAM_MAX
+    assert len(model.weights) > 1_000
+    assert all(1 <= len(gram) <= model.ngram_max for gram in model.weights)
+    assert model.rule_weights[0] + model.rule_weights[1] > 0  # the rules' verdict pushes the same way
+    assert set(model.meta["trained_on"]) <= {"car_review_clauses", "car_review_clauses_magotan", "waimai_10k",
+                                             "chnsenticorp_htl"}
+    assert model.meta["split"].startswith("odd rows only")
+
+
+def test_default_classifier_uses_the_layer(model):
+    assert get_classifier().sentiment_model is not None
+
+
+def test_missing_or_corrupt_weights_fall_back_to_rules(tmp_path):
+    corrupt = tmp_path / "bad.json.gz"
+    corrupt.write_bytes(b"not gzip")
+    for path in (tmp_path / "absent.json.gz", corrupt, None):
+        assert learned.load_model(path) is None
+    clf = Classifier(sentiment_model=tmp_path / "absent.json.gz")
+    assert clf.sentiment_model is None
+    assert clf.analyse("刹车失灵，太危险了").sentiment == -1
+
+
+def test_logit_decomposes_over_spans(model):
+    clf = get_classifier()
+    text = "味道不错，送餐太慢了，下次不会再点"
+    spans = clf.model_spans(text)
+    total = sum(model.span_sum(span)[0] for span in spans)
+    grams = [g for span in spans for g in learned.span_ngrams(span)]
+    assert math.isclose(total, sum(model.weights.get(g, 0.0) for g in grams), abs_tol=1e-9)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😡😡😡", "👍", "？？？", "a" * 100_000, "好" * 100_000,
+                                  "刹车" * 50_000, None, float("nan"), 12345, "订单1234567890123"])
+def test_bad_inputs_never_raise(text):
+    analysis = get_classifier().analyse(text)
+    assert analysis.sentiment in (-1, 0, 1)
+    assert -1.0 <= analysis.sentiment_score <= 1.0
+
+
+def test_empty_text_stays_neutral():
+    assert get_classifier().analyse("").sentiment == 0
+    assert get_classifier().analyse("😀").sentiment in (-1, 0, 1)
+
+
+def test_safety_failure_stays_negative_and_critical():
+    analysis = get_classifier().analyse("高速上突然熄火了，吓死了，不过销售态度很好很热情")
+    assert analysis.sentiment == -1
+    assert any(hit.severity == "critical" for hit in analysis.hits)
+
+
+def _write_corpora(root, poison: str):
+    """Tiny labelled files: every even row carries `poison`, which training must never see."""
+    rows = []
+    for number in range(1, 41):
+        positive = number % 4 in (1, 2)
+        text = ("空间很大，舒服满意" if positive else "油耗太高，失望后悔")
+        rows.append({"序号": number, "comment": poison if number % 2 == 0 else text, "feature": "空间",
+                     "featureNum": 1, "polarity": 1 if positive else -1})
+    pd.DataFrame(rows).to_csv(root / "car_review_clauses.csv", index=False)
+    reviews = [{"label": i % 2 if i % 4 < 2 else 1 - i % 2,
+                "review": poison if i % 2 == 0 else ("好吃推荐" if (i // 2) % 2 == 0 else "难吃差评")} for i in range(40)]
+    pd.DataFrame(reviews).to_csv(root / "waimai_10k.csv", index=False)
+
+
+def test_training_reads_odd_rows_only_and_is_deterministic(tmp_path):
+    poison = "偶数行禁止训练"
+    _write_corpora(tmp_path, poison)
+    rows = odd_rows(tmp_path, ("car", "waimai_10k"))
+    assert len(rows) == 40 and not rows["text"].str.contains(poison).any()
+    first, second = tmp_path / "a.json.gz", tmp_path / "b.json.gz"
+    for out in (first, second):
+        learned.save_model(train(tmp_path, ("car", "waimai_10k")), out)
+    assert first.read_bytes() == second.read_bytes()
+    model = learned.load_model(first)
+    assert model is not None and model.ngram_max == learned.NGRAM_MAX
+    assert not any(set(gram) & set(poison) for gram in model.weights)
+    assert model.meta["trained_on"] == {"car_review_clauses": 20, "waimai_10k": 20}
+    shipped = learned.load_model()
+    assert set(model.to_json()) == set(shipped.to_json())
+
+
+def test_shipped_weights_reproduce_from_the_odd_rows(tmp_path):
+    real_dir = default_real_dir()
+    if not (real_dir / "waimai_10k.csv").exists():
+        pytest.skip(f"real labelled data not present at {real_dir} (it lives in ../shared/data/real)")
+    out = tmp_path / "model.json.gz"
+    learned.save_model(train(real_dir), out)
+    assert out.read_bytes() == learned.MODEL_PATH.read_bytes()
