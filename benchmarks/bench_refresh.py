@@ -26,14 +26,14 @@ import psutil
 END_DATE = date(2026, 3, 31)
 
 
-def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, int]:
-    """(wall seconds, peak memory of the process tree in GB, exit code).
+def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, int, dict[str, float]]:
+    """(wall seconds, peak memory of the process tree in GB, exit code, seconds per stage).
 
     Memory is the sum of PSS over the tree: forked classifier workers share the parent's pages,
-    which a sum of RSS would count once per process.
+    which a sum of RSS would count once per process. The stages are read from the refresh summary.
     """
     started = time.monotonic()
-    process = subprocess.Popen(command, env=env)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
     peak = 0
     peak_breakdown: list[str] = []
     done = threading.Event()
@@ -57,11 +57,23 @@ def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float,
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    stages: dict[str, float] = {}
+    for line in process.stdout:
+        print(line, end="")
+        if line.startswith("seconds per stage: "):
+            for part in line.removeprefix("seconds per stage: ").split(", "):
+                name, _, value = part.rpartition(" ")
+                stages[name] = float(value.replace(",", ""))
     code = process.wait()
     done.set()
     sampler.join()
     print("processes at the peak:\n  " + "\n  ".join(peak_breakdown))
-    return time.monotonic() - started, peak / 1e9, code
+    return time.monotonic() - started, peak / 1e9, code, stages
+
+
+def issue_scope(stages: dict[str, float]) -> float:
+    """Seconds of ingestion + staging/int_feedback_unified + GX checks (the scope of the refresh target)."""
+    return sum(stages.get(name, 0.0) for name in ("ingest (dlt)", "dbt staging/int/audit", "checks (GX)"))
 
 
 def utterance_count(warehouse: Path) -> int:
@@ -83,7 +95,7 @@ def main() -> None:
     env = {**os.environ, "VOC_LANDING": str(landing), "VOC_WAREHOUSE": str(warehouse)}
 
     if not (landing / "survey" / "responses.jsonl").exists():
-        seconds, peak, code = run_measured(
+        seconds, peak, code, _ = run_measured(
             [voc, "generate", "--customers", str(args.customers), "--days", str(args.days + 1),
              "--seed", str(args.seed), "--out", str(landing)], env)
         print(f"generate: {seconds:,.1f} s, peak {peak:.2f} GB (exit {code})")
@@ -105,6 +117,9 @@ def main() -> None:
     print(f"one extra day (+{rows_extra - rows_full:,} utterances): {extra[0]:,.1f} s "
           f"= {100 * extra[0] / full[0]:.1f}% of the full refresh, peak {extra[1]:.2f} GB (exit {extra[2]})")
     print(f"re-run with nothing new: {noop[0]:,.1f} s, peak {noop[1]:.2f} GB (exit {noop[2]})")
+    full_scope, extra_scope = issue_scope(full[3]), issue_scope(extra[3])
+    print(f"ingestion + staging/int + GX checks only (step seconds): full {full_scope:,.1f} s, "
+          f"extra day {extra_scope:,.1f} s = {100 * extra_scope / max(full_scope, 1e-9):.1f}%")
 
 
 if __name__ == "__main__":

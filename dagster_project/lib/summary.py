@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.lib.keys import is_raw_key
 from dagster_project.lib.warehouse import warehouse_connection
 
 
@@ -14,6 +15,39 @@ def _rows(connection: duckdb.DuckDBPyConnection, sql: str, params: list | None =
         return connection.execute(sql, params or []).fetchall()
     except duckdb.CatalogException:
         return []
+
+
+STAGES = ("ingest (dlt)", "dbt staging/int/audit", "codes", "dbt marts", "checks (GX)")
+
+
+def step_seconds_by_stage(result) -> dict[str, float]:
+    """Seconds of the run's steps summed per stage, a step's stage told by what it materialized or checked."""
+    durations, materialized, gx_checked = {}, {}, set()
+    for event in result.all_events:
+        if event.is_step_success and event.event_specific_data and event.event_specific_data.duration_ms:
+            durations[event.step_key] = event.event_specific_data.duration_ms / 1000
+        elif event.is_step_materialization:
+            materialized.setdefault(event.step_key, set()).add(event.asset_key)
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION" and event.event_specific_data.check_name.startswith("gx_"):
+            gx_checked.add(event.step_key)
+
+    def stage(step_key: str) -> str | None:
+        schemas = {key.path[0] for key in materialized.get(step_key, ())}
+        if step_key in gx_checked:
+            return "checks (GX)"
+        if any(is_raw_key(key) for key in materialized.get(step_key, ())):
+            return "ingest (dlt)"
+        if "marts" in schemas:
+            return "dbt marts"
+        if schemas & {"staging", "audit"} or any(key.path[-1] == "int_feedback_unified" for key in materialized.get(step_key, ())):
+            return "dbt staging/int/audit"
+        return "codes" if schemas else None
+
+    totals = dict.fromkeys(STAGES, 0.0)
+    for step_key, seconds in durations.items():
+        if (name := stage(step_key)) is not None:
+            totals[name] += seconds
+    return totals
 
 
 def print_refresh_summary(warehouse: Path, result, seconds: float) -> None:
@@ -75,14 +109,7 @@ def print_refresh_summary(warehouse: Path, result, seconds: float) -> None:
         print("\ntop pain points (marts.fct_feedback_codes):")
         for l1, l2, count, critical in pains:
             print(f"  {l1} / {l2:<16}{count:>8,} utterances{f', {critical} critical' if critical else ''}")
-    step_seconds = {
-        event.step_key: event.event_specific_data.duration_ms / 1000
-        for event in result.all_events
-        if event.is_step_success and event.event_specific_data and event.event_specific_data.duration_ms
-    }
-    stages = {"ingest (dlt)": "ingest_", "dbt": "voc_dbt_models", "codes": "codeframe_assets"}
-    stage_seconds = {name: sum(v for k, v in step_seconds.items() if k.startswith(prefix)) for name, prefix in stages.items()}
-    stage_seconds["checks (GX)"] = sum(v for k, v in step_seconds.items() if "_gx_" in k)
+    stage_seconds = step_seconds_by_stage(result)
     print("\nseconds per stage: " + ", ".join(f"{name} {value:,.1f}" for name, value in stage_seconds.items()))
     failures = [event for event in result.all_events if event.is_step_failure]
     for event in failures:
