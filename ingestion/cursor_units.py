@@ -62,16 +62,17 @@ def run_cursor_unit(
             keys = {key for key in ids.filter(at_newest).to_pylist() if key is not None}
             newest_keys = keys if newest is None or batch_newest > newest else newest_keys | keys
             newest = batch_newest
-    yield load_stats_item(
-        LoadStats(
-            source=spec.source,
-            file=unit_name,
-            run_id=run_id,
-            records_seen=counts["seen"],
-            records_quarantined=counts["quarantined"],
-            records_deduplicated=counts["deduplicated"],
-            records_loaded=counts["loaded"],
+    if counts["seen"]:  # like an unchanged file, a unit with nothing new leaves no trace: no load at all
+        yield load_stats_item(
+            LoadStats(
+                source=spec.source,
+                file=unit_name,
+                run_id=run_id,
+                records_seen=counts["seen"],
+                records_quarantined=counts["quarantined"],
+                records_deduplicated=counts["deduplicated"],
+                records_loaded=counts["loaded"],
+            )
         )
-    )
     if planned.advances_cursor:
         state[CURSOR_STATE_KEY] = advanced_cursor(stored, newest, newest_keys)
