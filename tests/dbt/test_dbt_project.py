@@ -25,6 +25,7 @@ def test_dbt_unit_tests_pass(first_refresh):
         "test_customer_names_are_masked_to_surname",
         "test_feedback_unified_unions_every_channel_with_its_identity_keys",
         "test_feedback_unified_incremental_run_reads_only_the_window_with_lookback",
+        "test_feedback_codes_fact_incremental_run_reads_only_the_window_of_the_current_version",
     }:
         assert name in result.stdout
 
