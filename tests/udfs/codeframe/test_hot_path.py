@@ -68,3 +68,37 @@ def test_cached_offsets_match_the_evidence(fresh):
     for text in ["外观好看。油耗太高了", "说真的，油耗太高了", "油耗太高了"] * 2:
         for hit in fresh.analyse(text).hits:
             assert text[hit.start:hit.end] == hit.evidence
+
+
+# -- car clause polarity rules (codeframe 1.4.1) ------------------------------------------------------
+@pytest.fixture(scope="module")
+def rules_only():
+    return Classifier(sentiment_model=None)
+
+
+def aspect_sentiment(model, text: str, code: str) -> int:
+    return {hit.code: hit.sentiment for hit in model.analyse(text).hits}[code]
+
+
+@pytest.mark.parametrize("text, code, expected", [
+    ("后排中间凸起太高！", "PRD.SPC.CABIN", -1),  # the size of the hump, not of the space
+    ("后排中间隆起很低", "PRD.SPC.CABIN", 1),
+    ("价格不高，配置也够用", "PRC.PRICE.LEVEL", 1),  # 不高 on a lower-is-better aspect
+    ("高速油耗不到7个", "PRD.ECO.FUEL", 1),
+    ("空间不高", "PRD.SPC.CABIN", -1),
+    ("车身过轻", "PRD.EXT.STYLE", -1),
+    ("异味很大", "PRD.INT.SMELL", -1),  # a problem aspect sized by its own word: unchanged
+])
+def test_magnitude_words_size_the_right_thing(rules_only, text, code, expected):
+    assert aspect_sentiment(rules_only, text, code) == expected
+
+
+def test_a_negator_out_of_reach_does_not_cancel_a_later_one(rules_only):
+    assert rules_only.analyse("后座的靠背无法放到这点不太人性化").sentiment == -1
+    assert rules_only.analyse("不是不好").sentiment >= 0  # a real double negation still cancels
+
+
+def test_rhetorical_what_use_and_nothing_to_criticise(rules_only):
+    hits = rules_only.analyse("服务还算热情，可热情有什么用呢").hits
+    assert [hit.sentiment for hit in hits if "有什么用" in hit.evidence] == [-1]
+    assert rules_only.analyse("后面空间就不用多说了").sentiment == 1
