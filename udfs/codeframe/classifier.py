@@ -10,7 +10,9 @@ Normalisation maps character for character, so offsets index the original text.
 from __future__ import annotations
 
 import bisect
+import gc
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -32,8 +34,10 @@ FRAME_COLUMNS = ["feedback_id", "codeframe_version", "code", "l1", "l2", "l3", "
 SEVERITY_RANK = {"minor": 0, "major": 1, "critical": 2}
 EVIDENCE_MAX_CHARS = 60
 CLAUSE_BREAK = re.compile(r"[，,。.！!？?；;：:\n\r\t ~～…、|/（）()【】\[\]\"“”'‘’]+")
+CLAUSE_SPLIT = re.compile(f"({CLAUSE_BREAK.pattern})")  # spans and the separators between them
 SEGMENT = re.compile(r"[^，,。！!？?；;\s]+")  # jieba never joins words across these
 SEGMENT_CACHE_SIZE = 50_000
+SPAN_CACHE_GENERATION = SEGMENT_CACHE_SIZE // 2  # span cache: two generations, as many entries at most
 SENTENCE_END = re.compile(r"[。!?！？;；\n]")
 SUGGESTION_LEAN = 0.3
 OVERDO_WORDS = ("过于", "太过", "过分", "太过于", "过度")
@@ -70,7 +74,11 @@ def _normalisation_table() -> dict[int, str]:
     return table
 
 
-NORMALISE = _normalisation_table()
+NORMALISE_MAP = _normalisation_table()
+# The same table as a sequence over the Basic Multilingual Plane: str.translate indexes it instead of
+# trying a dict lookup that fails for almost every Chinese character (about half the time per text);
+# characters beyond it (emoji) raise IndexError inside translate and stay unchanged, as with the dict.
+NORMALISE = [NORMALISE_MAP.get(code, code) for code in range(0x10000)]
 
 
 def normalise(text: str) -> str:
@@ -127,7 +135,8 @@ class Classifier:
                             or role.critical or role.major or role.verdict) for role in roles.values()]
         self._automaton = ahocorasick.Automaton()
         self._segment_cache: dict[str, list] = {}
-        self._span_cache: dict[tuple, tuple] = {}
+        self._span_cache: dict[tuple, tuple] = {}  # the current generation (see `_cached_span_entry`)
+        self._span_cache_old: dict[tuple, tuple] = {}
         for index, (term, role) in enumerate(roles.items()):
             if SEGMENT.fullmatch(term):  # a term spanning punctuation can never sit inside one segment
                 self._automaton.add_word(term, (len(term), index))
@@ -225,17 +234,7 @@ class Classifier:
         """Blank (same length) what the customer did not say: agent turns, advisor boilerplate, hashtags."""
         if self._mask is None or (self._mask_hint is not None and not self._mask_hint.search(norm)):
             return norm
-        parts, position = [], 0
-        for match in self._mask.finditer(norm):
-            start, end = match.span()
-            if end > start:
-                parts.append(norm[position:start])
-                parts.append(" " * (end - start))
-                position = end
-        if not parts:
-            return norm
-        parts.append(norm[position:])
-        return "".join(parts)
+        return self._mask.sub(_blank, norm)
 
     # -- analysis -------------------------------------------------------------------------------
     def analyse(self, text) -> Analysis:
@@ -283,13 +282,32 @@ class Classifier:
         previous_end = -1  # end of the last clause that coded a specific (non-generic) aspect
         weighted = []
         any_suggestion = False
-        for position, (clause, result) in enumerate(zip(clauses, scored)):
-            weighted.append((result.total * result.weight, clause[4], clause[5]))
-            any_suggestion = any_suggestion or result.suggestion
+        last = len(clauses) - 1
+        for position, clause in enumerate(clauses):
+            result = scored[position]
+            total = result.total * result.weight
+            if total:  # overall_score skips clauses without opinion
+                weighted.append((total, clause[4], clause[5]))
+            if result.suggestion:
+                any_suggestion = True
             if not result.aspect_scores:
                 continue
             inherits = previous_end >= 0 and not SENTENCE_END.search(norm, previous_end, clause[1])
-            coding = self._coding(norm, clause, result, self._borrowed_verdict(position, clauses, scored), inherits)
+            # `动力方面，还是很强的`: an aspect clause without opinion borrows the next opinion-only clause's verdict
+            borrowed = 0.0
+            if not result.unit_values and position < last:
+                following = scored[position + 1]
+                if not any(unit[2].leaves for unit in clauses[position + 1][0]):
+                    borrowed = following.total
+            # the clause's coding, cached with its span: it depends only on its units, the borrowed
+            # verdict, `inherits` and (for safety words) the few characters around it
+            key = (borrowed, inherits)
+            if clause[7]:
+                key += (norm[max(0, clause[1] - 6):clause[1]], norm[clause[2]:clause[2] + 2])
+            part_cache = clause[6]
+            coding = part_cache.get(key, _MISSING)
+            if coding is _MISSING:
+                coding = part_cache[key] = self._code_clause(norm, clause, result, borrowed, inherits)
             if coding is None:
                 continue
             specific, entries = coding
@@ -318,12 +336,13 @@ class Classifier:
         """Identical texts are analysed once (feeds repeat templates, greetings, 好评)."""
         seen: dict[str, Analysis] = {}
         out = []
-        for text in texts:
-            key = text if isinstance(text, str) else repr(text)
-            analysis = seen.get(key)
-            if analysis is None:
-                analysis = seen[key] = self.expand(self.analyse_compact(text))
-            out.append(analysis)
+        with _no_cyclic_gc():
+            for text in texts:
+                key = text if isinstance(text, str) else repr(text)
+                analysis = seen.get(key)
+                if analysis is None:
+                    analysis = seen[key] = self.expand(self.analyse_compact(text))
+                out.append(analysis)
         return out
 
     def analyse_many_compact(self, texts) -> list[tuple]:
@@ -331,12 +350,13 @@ class Classifier:
         seen: dict[str, tuple] = {}
         out = []
         analyse = self.analyse_compact
-        for text in texts:
-            key = text if isinstance(text, str) else repr(text)
-            item = seen.get(key)
-            if item is None:
-                item = seen[key] = analyse(text)
-            out.append(item)
+        with _no_cyclic_gc():
+            for text in texts:
+                key = text if isinstance(text, str) else repr(text)
+                item = seen.get(key)
+                if item is None:
+                    item = seen[key] = analyse(text)
+                out.append(item)
         return out
 
     def classify_frame(self, df: pd.DataFrame, text_col: str = "text", id_col: str = "feedback_id") -> pd.DataFrame:
@@ -347,21 +367,40 @@ class Classifier:
         """Clauses with their scores, computed per span between punctuation
         and cached per span text: feedback repeats its phrases, so most spans of a large batch have been
         seen before. A span's clauses and scores depend only on its own text and whether a question mark
-        closes it. Also the learned layer's Σ n-gram weights and n-gram positions over all spans."""
+        closes it. Also the learned layer's Σ n-gram weights and n-gram positions over all spans.
+
+        A clause is [units, start, end, is_question, after_contrast, before_contrast, coding cache,
+        has_critical, span offset]: start/end index `norm`, the units' offsets are relative to the span
+        (add the span offset; only `_code_clause` needs them, on a coding-cache miss)."""
         cache = self._span_cache
         clauses: list = []
         scored: list = []
-        ngrams = [0.0, 0]
-        position = 0
-        length = len(norm)
-        for match in CLAUSE_BREAK.finditer(norm):
-            start = match.start()
-            if start > position:
-                self._add_span(cache, norm, position, start, "?" in match.group(), clauses, scored, ngrams)
-            position = match.end()
-        if position < length:
-            self._add_span(cache, norm, position, length, False, clauses, scored, ngrams)
-        return clauses, scored, ngrams[0], ngrams[1]
+        ngram_sum = 0.0
+        positions = 0
+        pieces = CLAUSE_SPLIT.split(norm)  # span, separator, span, ..., span (first/last may be empty)
+        last = len(pieces) - 1
+        start = 0
+        for index in range(0, last + 1, 2):
+            span = pieces[index]
+            if span:
+                question = index < last and "?" in pieces[index + 1]
+                entry = cache.get((span, question))
+                if entry is None:
+                    entry = self._cached_span_entry(span, question)
+                    cache = self._span_cache  # a new generation may have started
+                leading_contrast, parts, span_sum, span_positions = entry
+                ngram_sum += span_sum
+                positions += span_positions
+                if leading_contrast and clauses:
+                    clauses[-1][5] = True  # 外观漂亮，但是油耗高: the earlier clause yields
+                for units, rel_start, rel_end, after, before, result, part_cache, has_critical in parts:
+                    clauses.append([units, rel_start + start, rel_end + start, question, after, before, part_cache,
+                                    has_critical, start])
+                    scored.append(result)
+                start += len(span)
+            if index < last:
+                start += len(pieces[index + 1])
+        return clauses, scored, ngram_sum, positions
 
     def model_spans(self, text) -> list[str]:
         """The spans the learned layer reads (normalised, non-customer text blanked, long digit runs
@@ -377,33 +416,30 @@ class Classifier:
             spans.append(norm[position:])
         return [LONG_NUMBER.sub(_zeros, span) for span in spans]
 
-    def _add_span(self, cache, norm, start, end, question, clauses, scored, ngrams) -> None:
-        span = norm[start:end]
-        key = (span, question)
-        entry = cache.get(key)
-        if entry is None and LONG_NUMBER.search(span):
+    def _cached_span_entry(self, span: str, question: bool) -> tuple:
+        """The span's entry on a miss in the current cache generation: from the previous generation
+        (moved forward), looked up again with long digit runs masked, else built.
+
+        Two generations of SPAN_CACHE_GENERATION entries each: when the current one is full it becomes
+        the previous one and a new one starts, so a flood of one-off spans (ids, numbers) cannot wipe
+        out the phrases a feed keeps repeating, which move forward the next time they are seen."""
+        cache = self._span_cache
+        if LONG_NUMBER.search(span):
             # order, phone and VIN numbers make spans unique; no term spans six digits, so the span
             # means the same with its long digit runs masked (offsets unchanged)
             span = LONG_NUMBER.sub(_zeros, span)
-            key = (span, question)
-            entry = cache.get(key)
+            entry = cache.get((span, question))
+            if entry is not None:
+                return entry
+        key = (span, question)
+        entry = self._span_cache_old.get(key)
         if entry is None:
             entry = self._span_entry(span, question)
-            if len(cache) >= SEGMENT_CACHE_SIZE:
-                cache.clear()
-            cache[key] = entry
-        leading_contrast, parts, span_sum, span_positions = entry
-        ngrams[0] += span_sum
-        ngrams[1] += span_positions
-        if leading_contrast and clauses:
-            clauses[-1][5] = True  # 外观漂亮，但是油耗高: the earlier clause yields
-        for part in parts:
-            units, rel_start, rel_end, after, before, result, part_cache, has_critical = part
-            if start and result.aspect_scores:  # only aspect clauses are coded: the others need no offsets
-                units = [(a + start, b + start, role) for a, b, role in units]
-            clauses.append([units, rel_start + start, rel_end + start, question, after, before, part_cache,
-                            has_critical])
-            scored.append(result)
+        if len(cache) >= SPAN_CACHE_GENERATION:
+            self._span_cache_old = cache
+            cache = self._span_cache = {}
+        cache[key] = entry
+        return entry
 
     def _span_entry(self, span: str, question: bool) -> tuple:
         span_sum, span_positions = (self.sentiment_model.span_sum(span) if self.sentiment_model is not None
@@ -499,34 +535,14 @@ class Classifier:
             clauses.append([current, current_start, len(span), question, after_contrast, False])
         return clauses
 
-    def _borrowed_verdict(self, position: int, clauses, scored) -> float:
-        """`动力方面，还是很强的`: an aspect clause without opinion takes the next opinion-only clause's."""
-        if scored[position].unit_values or position + 1 >= len(clauses):
-            return 0.0
-        following = scored[position + 1]
-        if any(unit[2].leaves for unit in clauses[position + 1][0]):
-            return 0.0
-        return following.total
-
-    def _coding(self, norm, clause, result, borrowed: float, inherits: bool):
-        """The codes of one clause, cached with the clause's span: clauses repeat a lot, and their coding
-        depends only on their units, the borrowed verdict, `inherits` and (for safety words) the few
-        characters around them."""
-        part_cache = clause[6]
-        key = (borrowed, inherits)
-        if clause[7]:
-            key += (norm[max(0, clause[1] - 6):clause[1]], norm[clause[2]:clause[2] + 2])
-        coding = part_cache.get(key, _MISSING)
-        if coding is _MISSING:
-            coding = part_cache[key] = self._code_clause(norm, clause, result, borrowed, inherits)
-        return coding
-
     def _code_clause(self, norm, clause, result, borrowed: float, inherits: bool):
         """(specific, entries) or None. `specific`: the clause coded a non-generic aspect. `inherits`: the
         previous clause of the same sentence coded one, so generic words here (敷衍, 休息区坐满了人) speak
         about it. Entries: (leaf index, code, sentiment, score, severity, point type, evidence start and
         end relative to the clause, is a summary verdict)."""
-        clause_units, clause_start, clause_end = clause[0], clause[1], clause[2]
+        clause_units, clause_start, clause_end, offset = clause[0], clause[1], clause[2], clause[8]
+        if offset:
+            clause_units = [(start + offset, end + offset, role) for start, end, role in clause_units]
         clause_text = norm[clause_start:clause_end]
         critical = major = None  # computed on the first negative hit only
         has_opinion = bool(result.unit_values) or result.suggestion or result.unmet or bool(borrowed)
@@ -723,6 +739,26 @@ def _required_literals(pattern: str):
     except Exception:  # an unusual pattern: no shortcut
         return None
     return found if found and all(found) else None
+
+
+@contextmanager
+def _no_cyclic_gc():
+    """Pause the cyclic garbage collector during a batch: analysing a text allocates many small tuples
+    and lists (freed by reference counting; the analysis builds no cycles), which would otherwise
+    trigger collections that walk the whole span cache again and again (~10-15% of the batch time).
+    Restored afterwards, also when the collector was already off."""
+    enabled = gc.isenabled()
+    if enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _blank(match) -> str:
+    return " " * (match.end() - match.start())
 
 
 def _zeros(match) -> str:

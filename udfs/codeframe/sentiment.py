@@ -130,6 +130,8 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
     for i, (start, end, role) in enumerate(units):
         following = units[i + 1][2] if i + 1 < len(units) else None
         if role.negator and not role.polarity:
+            if negations and negator_index == i - 1 and start - negator_end > 1:
+                negations = 0  # 靠背无法放到这点不太人性化: only adjacent negators (不是不, 没有不) cancel
             if following is not None and following.carries_opinion():
                 negations += 1
                 negator_end, negator_index = end, i
@@ -144,7 +146,11 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
             continue
         value = role.polarity
         if role.magnitude:
-            scale = _nearest_scale(i, aspect_indexes, scales, units)
+            # 后排中间凸起太高 / 隆起很低: a problem named after the aspect is what the word sizes
+            sizes_problem = (values and last_value_index >= i - 2 and values[last_value_index] < 0
+                             and not units[last_value_index][2].leaves
+                             and all(a < last_value_index for a in aspect_indexes if a < i))
+            scale = 0 if sizes_problem else _nearest_scale(i, aspect_indexes, scales, units)
             if scale:
                 value = role.magnitude * scale
             elif values and last_value_index >= i - 2 and values[last_value_index] < 0:
