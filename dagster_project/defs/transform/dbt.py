@@ -93,10 +93,8 @@ def voc_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         dep for key in context.selected_asset_keys for dep in context.assets_def.asset_deps[key] if is_raw_key(dep)
     }
     fingerprint = project_fingerprint(DBT_PROJECT_DIR, also=[settings.codeframe])
-    if (
-        raw_upstream
-        and raw_upstream_loaded_in_run(context, raw_upstream)
-        and is_built(settings.warehouse, FAMILIES, fingerprint, window_start, window_end)
+    if raw_upstream_loaded_in_run(context, raw_upstream) and is_built(
+        settings.warehouse, FAMILIES, fingerprint, window_start, window_end
     ):
         context.log.info(
             f"Nothing new: no load has seen a record since dbt built {window_start} … {window_end} with this "
