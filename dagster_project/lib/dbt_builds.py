@@ -126,4 +126,4 @@ def raw_upstream_loaded_in_run(context: dg.AssetExecutionContext, raw_upstream: 
 
     A run that selects dbt alone (a rebuild from the UI) always builds.
     """
-    return bool(raw_upstream) and raw_upstream <= materialized_in_run(context).keys()
+    return bool(raw_upstream) and all(materialized_in_run(context, key) is not None for key in raw_upstream)

@@ -24,7 +24,7 @@ from dagster import (
 )
 
 from dagster_project.lib.memory import release_memory
-from dagster_project.lib.partitions import daily_partitions
+from dagster_project.lib.partitions import daily_partitions, window_days
 from dagster_project.lib.run_records import loaded_nothing_in_run
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, warehouse_connection
 from dagster_project.settings import TIMEZONE, load_settings
@@ -202,10 +202,9 @@ def build_gx_asset_check(spec: SuiteSpec):
         if loaded_nothing_in_run(context, spec.asset_key):
             context.log.info(f"{spec.relation}: no row loaded in this run, so {spec.path.name} is not run again")
             return
-        window = context.partition_time_window
         warehouse = load_settings().warehouse
         passed, rows, expectations, failures = True, 0, len(spec.expectations), {}
-        for start, end in day_batches(spec, warehouse, window.start.strftime("%Y-%m-%d"), window.end.strftime("%Y-%m-%d")):
+        for start, end in day_batches(spec, warehouse, *window_days(context.partition_time_window)):
             frame = read_partition_frame(spec, warehouse, start, end)
             result = validate_frame(spec, frame)
             rows += len(frame)

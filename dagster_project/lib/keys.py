@@ -27,8 +27,11 @@ SIDE_TABLES = ("quarantine", "load_stats")
 UDF_SOURCE = "udf"
 UDF_SCHEMA = "intermediate"
 
+RAW_PREFIX = "raw_"
+
+
 def raw_dataset(family: str) -> str:
-    return f"raw_{family}"
+    return f"{RAW_PREFIX}{family}"
 
 
 def raw_asset_key(family: str, table: str) -> AssetKey:
@@ -38,13 +41,13 @@ def raw_asset_key(family: str, table: str) -> AssetKey:
 
 def is_raw_key(key: AssetKey) -> bool:
     """Whether the asset is a table an ingest (dlt) asset writes."""
-    return key.path[0].startswith("raw_")
+    return key.path[0].startswith(RAW_PREFIX)
 
 
 def family_of_dataset(dataset_name: str) -> str:
-    if not dataset_name.startswith("raw_"):
+    if not dataset_name.startswith(RAW_PREFIX):
         raise ValueError(f"dlt dataset {dataset_name!r} does not follow the raw_<family> convention")
-    return dataset_name.removeprefix("raw_")
+    return dataset_name.removeprefix(RAW_PREFIX)
 
 
 class RawTableTranslator(DagsterDltTranslator):

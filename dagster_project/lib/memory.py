@@ -10,7 +10,8 @@ import gc
 
 import pyarrow as pa
 
-_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6") if ctypes.util.find_library("c") else None
+_LIBC_NAME = ctypes.util.find_library("c")
+_LIBC = ctypes.CDLL(_LIBC_NAME) if _LIBC_NAME else None
 
 
 def release_memory() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import timedelta
 
 from dagster import BackfillPolicy, DailyPartitionsDefinition, TimeWindow
 
@@ -29,14 +29,12 @@ def is_history_window(window: TimeWindow) -> bool:
     return window.start <= first
 
 
+def window_days(window: TimeWindow, lookback_days: int = 0) -> tuple[str, str]:
+    """The window as Shanghai calendar days: (first day, day after the last), `lookback_days` earlier at the start."""
+    return (window.start - timedelta(days=lookback_days)).strftime("%Y-%m-%d"), window.end.strftime("%Y-%m-%d")
+
+
 def dbt_window_env(window: TimeWindow) -> dict[str, str]:
     """The partition window for dbt (`start` inclusive, `end` exclusive), read by macros/dates.sql."""
-    return {
-        "VOC_DBT_START_DATE": _day(window.start),
-        "VOC_DBT_END_DATE": _day(window.end),
-        "VOC_DBT_LOOKBACK_DAYS": str(LOOKBACK_DAYS),
-    }
-
-
-def _day(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d")
+    start, end = window_days(window)
+    return {"VOC_DBT_START_DATE": start, "VOC_DBT_END_DATE": end, "VOC_DBT_LOOKBACK_DAYS": str(LOOKBACK_DAYS)}

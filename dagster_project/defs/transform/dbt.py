@@ -13,7 +13,7 @@ from packaging import version
 from dagster_project.lib.dbt_builds import complete_builds, is_built, project_fingerprint, raw_upstream_loaded_in_run, record_build
 from dagster_project.lib.keys import VocDbtTranslator, is_raw_key
 from dagster_project.lib.memory import release_memory
-from dagster_project.lib.partitions import daily_partitions, dbt_window_env, single_run
+from dagster_project.lib.partitions import daily_partitions, dbt_window_env, single_run, window_days
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL
 from dagster_project.settings import DBT_PROJECT_DIR, dbt_executable, export_for_subprocesses, load_settings
 from ingestion.pipeline import FAMILIES
@@ -88,11 +88,12 @@ def voc_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     lib/dbt_builds.py).
     """
     window = context.partition_time_window
-    window_start, window_end = (moment.strftime("%Y-%m-%d") for moment in (window.start, window.end))
+    window_start, window_end = window_days(window)
     raw_upstream = {
         dep for key in context.selected_asset_keys for dep in context.assets_def.asset_deps[key] if is_raw_key(dep)
     }
-    fingerprint = project_fingerprint(DBT_PROJECT_DIR, also=[settings.codeframe])
+    # Only the step that reads raw tables records (and may skip) a build; the later one completes it.
+    fingerprint = project_fingerprint(DBT_PROJECT_DIR, also=[settings.codeframe]) if raw_upstream else None
     if raw_upstream_loaded_in_run(context, raw_upstream) and is_built(
         settings.warehouse, FAMILIES, fingerprint, window_start, window_end
     ):

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from dagster_project.lib.memory import release_memory
-from dagster_project.lib.partitions import LOOKBACK_DAYS, daily_partitions, single_run
+from dagster_project.lib.partitions import LOOKBACK_DAYS, daily_partitions, single_run, window_days
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, warehouse_connection
 from dagster_project.settings import load_settings
 from udfs.codeframe.batch import classify_frame_parallel, close_pools
@@ -47,38 +47,30 @@ create table if not exists intermediate.feedback_codes (
 """
 
 
+def _codes_spec(key: dg.AssetKey, description: str, code_version: str | None = CODEFRAME_VERSION) -> dg.AssetSpec:
+    # Every table depends on int_feedback_unified, which keeps the whole step between the two dbt steps.
+    return dg.AssetSpec(
+        key, deps=[UNIFIED], code_version=code_version, group_name="codes", kinds={"python", "duckdb"}, description=description
+    )
+
+
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(
+        _codes_spec(
             FEEDBACK_CODES,
-            deps=[UNIFIED],
-            code_version=CODEFRAME_VERSION,
-            group_name="codes",
-            kinds={"python", "duckdb"},
-            description=(
-                "One row per utterance × code under the current codeframe version (an `uncoded` row when "
-                "nothing applies). Only utterances not yet coded with this version and text are coded; rows of "
-                "older versions stay queryable. A new codeframe version re-codes history through a backfill."
-            ),
+            "One row per utterance × code under the current codeframe version (an `uncoded` row when "
+            "nothing applies). Only utterances not yet coded with this version and text are coded; rows of "
+            "older versions stay queryable. A new codeframe version re-codes history through a backfill.",
         ),
-        dg.AssetSpec(
+        _codes_spec(
             CODEFRAME,
-            # Not a data dependency: it keeps the whole codes step between the two dbt steps.
-            deps=[UNIFIED],
-            code_version=CODEFRAME_VERSION,
-            group_name="codes",
-            kinds={"python", "duckdb"},
-            description="The unified codeframe (udfs/codeframe/codeframe.yaml) as a table: one row per L1, L2 and leaf.",
+            "The unified codeframe (udfs/codeframe/codeframe.yaml) as a table: one row per L1, L2 and leaf.",
         ),
-        dg.AssetSpec(
+        _codes_spec(
             UNCODED_TERMS,
-            deps=[UNIFIED],
-            group_name="codes",
-            kinds={"python", "duckdb"},
-            description=(
-                f"Frequent terms of utterances the codeframe left uncoded in the {UNCODED_TERMS_DAYS} days up to "
-                "the window end, ranked by utterances × IDF, with examples: what analysts should add next."
-            ),
+            f"Frequent terms of utterances the codeframe left uncoded in the {UNCODED_TERMS_DAYS} days up to "
+            "the window end, ranked by utterances × IDF, with examples: what analysts should add next.",
+            code_version=None,
         ),
     ],
     partitions_def=daily_partitions,
@@ -88,16 +80,15 @@ create table if not exists intermediate.feedback_codes (
 def codeframe_assets(context: dg.AssetExecutionContext):
     window = context.partition_time_window
     warehouse = load_settings().warehouse
-    yield code_window(context, warehouse, window.start - timedelta(days=LOOKBACK_DAYS), window.end)
+    yield code_window(context, warehouse, *window_days(window, LOOKBACK_DAYS))
     yield write_codeframe(warehouse)
     yield write_uncoded_terms(warehouse, window.end)
 
 
-def code_window(context: dg.AssetExecutionContext, warehouse, start, end) -> dg.MaterializeResult:
-    """Codes the utterances of [start, end) that this codeframe version has not coded with their current text."""
+def code_window(context: dg.AssetExecutionContext, warehouse, first_day: str, end_day: str) -> dg.MaterializeResult:
+    """Codes the utterances of [first_day, end_day) that this codeframe version has not coded with their current text."""
     codeframe_path = str(load_settings().codeframe)
     version = get_classifier(codeframe_path).version
-    first_day, end_day = start.strftime("%Y-%m-%d"), end.strftime("%Y-%m-%d")
     with tempfile.TemporaryDirectory(prefix="voc-codes-") as scratch:
         todo_path = Path(scratch) / "todo.parquet"
         todo_count = spool_uncoded(warehouse, todo_path, first_day, end_day, version)
