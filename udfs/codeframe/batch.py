@@ -295,15 +295,6 @@ def leaf_names(classifier) -> dict:
             for code, leaf in cf.leaves.items()}
 
 
-def analysis_record(row_id, analysis: Analysis, version: str) -> dict:
-    codes = [{"code": hit.code, "l1": hit.l1, "l2": hit.l2, "l3": hit.l3, "sentiment": hit.sentiment,
-              "sentiment_score": hit.sentiment_score, "severity": hit.severity, "need_layer": hit.need_layer,
-              "point_type": hit.point_type, "evidence": hit.evidence, "start": hit.start, "end": hit.end}
-             for hit in analysis.hits if hit.code != UNCODED]
-    return {"id": _plain(row_id), "codeframe_version": version, "uncoded": not codes, "codes": codes,
-            "sentiment": analysis.sentiment, "sentiment_score": analysis.sentiment_score}
-
-
 def _plain(value):
     """JSON-safe id: numpy/pandas scalars to Python, missing to None."""
     if hasattr(value, "item"):

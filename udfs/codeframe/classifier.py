@@ -36,8 +36,7 @@ EVIDENCE_MAX_CHARS = 60
 CLAUSE_BREAK = re.compile(r"[，,。.！!？?；;：:\n\r\t ~～…、|/（）()【】\[\]\"“”'‘’]+")
 CLAUSE_SPLIT = re.compile(f"({CLAUSE_BREAK.pattern})")  # spans and the separators between them
 SEGMENT = re.compile(r"[^，,。！!？?；;\s]+")  # jieba never joins words across these
-SEGMENT_CACHE_SIZE = 50_000
-SPAN_CACHE_GENERATION = SEGMENT_CACHE_SIZE // 2  # span cache: two generations, as many entries at most
+SPAN_CACHE_GENERATION = 25_000  # span cache: two generations of at most this many entries each
 SENTENCE_END = re.compile(r"[。!?！？;；\n]")
 SUGGESTION_LEAN = 0.3
 OVERDO_WORDS = ("过于", "太过", "过分", "太过于", "过度")
@@ -134,7 +133,6 @@ class Classifier:
         self._inert = [not (role.carries_opinion() or role.contrast or role.rhetorical or role.suggestion or role.unmet
                             or role.critical or role.major or role.verdict) for role in roles.values()]
         self._automaton = ahocorasick.Automaton()
-        self._segment_cache: dict[str, list] = {}
         self._span_cache: dict[tuple, tuple] = {}  # the current generation (see `_cached_span_entry`)
         self._span_cache_old: dict[tuple, tuple] = {}
         for index, (term, role) in enumerate(roles.items()):
@@ -464,28 +462,6 @@ class Classifier:
             if self._scales[index]:
                 return self._scales[index]
         return 0
-
-    def _units(self, norm: str) -> list[tuple[int, int, Role]]:
-        """Matched terms of the whole text, computed per segment between punctuation/whitespace
-        (where jieba always breaks too) and cached per segment: feedback repeats its phrases, so
-        most segments of a large batch have been seen before."""
-        cache = self._segment_cache
-        out: list = []
-        for match in SEGMENT.finditer(norm):
-            segment = match.group()
-            units = cache.get(segment)
-            if units is None:
-                units = self._segment_units(segment)
-                if len(cache) >= SEGMENT_CACHE_SIZE:
-                    cache.clear()
-                cache[segment] = units
-            if units:
-                offset = match.start()
-                if offset:
-                    out.extend([(start + offset, end + offset, role) for start, end, role in units])
-                else:
-                    out.extend(units)
-        return out
 
     def _segment_units(self, norm: str) -> list[tuple[int, int, Role]]:
         """Matched terms: leftmost-longest among those that agree with jieba's word boundaries, then

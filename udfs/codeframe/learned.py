@@ -78,15 +78,9 @@ class SentimentModel:
         rules could see and no confident n-gram evidence."""
         if positions == 0:
             return rule_score
-        rule_weights = self.rule_weights
-        if rule_score > 0.05:
-            z = self.bias + rule_weights[0] * math.tanh(rule_score) + rule_weights[1]
-        elif rule_score < -0.05:
-            z = self.bias + rule_weights[0] * math.tanh(rule_score) - rule_weights[1]
-        else:
-            z = self.bias + rule_weights[0] * math.tanh(rule_score) + ngram_sum / math.sqrt(positions + 1)
-            return 0.0 if -self.neutral_margin < z < self.neutral_margin else z
-        return z + ngram_sum / math.sqrt(positions + 1)  # == self.logit(...), inlined: once per text
+        z = self.logit(rule_score, ngram_sum, positions)
+        rules_silent = rule_features(rule_score)[1] == 0
+        return 0.0 if rules_silent and -self.neutral_margin < z < self.neutral_margin else z
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "ngram_max": self.ngram_max, "bias": round(self.bias, 6),

@@ -8,7 +8,6 @@ measures that), and it is about ten times faster.
 """
 from __future__ import annotations
 
-import bisect
 import logging
 import os
 from pathlib import Path
@@ -55,10 +54,3 @@ class Tokenizer:
             position += len(word)
             offsets.append(position)
         return offsets
-
-
-def enclosing_word(boundaries: list[int], start: int, end: int) -> tuple[int, int]:
-    """The span of the word(s) around [start, end) given the sorted boundary offsets."""
-    left = boundaries[bisect.bisect_right(boundaries, start) - 1]
-    right = boundaries[bisect.bisect_left(boundaries, end)]
-    return left, right
