@@ -290,7 +290,9 @@ class Classifier:
                 any_suggestion = True
             if not result.aspect_scores:
                 continue
-            inherits = previous_end >= 0 and not SENTENCE_END.search(norm, previous_end, clause[1])
+            # a contrast (但是, 不过) opens a new subject: its generic words do not speak about the last aspect
+            inherits = (previous_end >= 0 and not clause[4]
+                        and not SENTENCE_END.search(norm, previous_end, clause[1]))
             # `动力方面，还是很强的`: an aspect clause without opinion borrows the next opinion-only clause's verdict
             borrowed = 0.0
             if not result.unit_values and position < last:
@@ -587,6 +589,10 @@ class Classifier:
                 start, end = match.span()
                 if self._not_critical is not None and self._not_critical.search(norm, max(0, start - 6), end):
                     continue
+                # the clause names a safety failure: the part it mentions on the way (方向盘, 电池包, 百公里) adds no code
+                for other in [index for index, hit in hits.items() if hit[3] != "critical" and index != leaf_index
+                              and hit[6] is not None and hit[6] < end and hit[7] > start]:
+                    del hits[other]
                 previous = hits.get(leaf_index)
                 if previous is not None and previous[3] == "critical":
                     break

@@ -276,9 +276,20 @@ def test_generic_clause_inherits_previous_aspect(classifier):
     assert "DLV.CER.CEREM" in found and "AFS.SA.ATT" not in found
 
 
-def test_summary_verdict_only_when_nothing_else(classifier):
+def test_contrast_opens_a_new_subject(classifier):
+    # 休息区 is generic: after a plain comma it would speak about the seat, after 但是 it is its own subject
+    assert set(codes(classifier, "座椅很舒服，但是休息区太乱了")) == {"PRD.SEAT.COMF", "SAL.STO.ENV"}
+
+
+def test_safety_failure_clause_codes_the_failure_only(classifier):
+    assert set(codes(classifier, "转弯时方向盘突然锁死")) == {"PRD.HDL.LOCK"}  # not also steering feel
+    assert codes(classifier, "转弯时方向盘突然锁死")["PRD.HDL.LOCK"].severity == "critical"
+
+
+def test_weak_verdicts_only_alone_strong_ones_beside_aspects(classifier):
     assert "BRD.IMG.TRUST" in codes(classifier, "不推荐，别买")
     assert "BRD.IMG.TRUST" not in codes(classifier, "避雷！后备箱太小了")
+    assert set(codes(classifier, "刹车偏软，不推荐")) == {"PRD.BRK.FEEL", "BRD.IMG.TRUST"}
 
 
 def test_bare_complaint_and_contact_numbers_do_not_code(classifier):
