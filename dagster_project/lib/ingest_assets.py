@@ -69,8 +69,9 @@ def build_ingest_assets(
                 context=context, dlt_source=source, dlt_pipeline=pipeline, dagster_dlt_translator=translator
             ):
                 yield with_rows_loaded(event)
-        release_memory()
         row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
+        if any(row_counts.values()):  # a load with nothing new freed nothing worth a full collection
+            release_memory()
         for table in SIDE_TABLES:
             yield dg.MaterializeResult(
                 asset_key=raw_asset_key(family, table),

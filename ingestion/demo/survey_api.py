@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
+
 ENDPOINT = "/api/v1/responses"
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
@@ -40,7 +42,7 @@ def load_responses(path: Path) -> tuple[list[float], list[bytes]]:
             line = raw.rstrip(b"\r\n")
             if not line:
                 continue
-            updated = json.loads(line).get("updated_at")
+            updated = orjson.loads(line).get("updated_at")
             rows.append((_instant(updated).timestamp(), len(rows), line))
     rows.sort()
     return [r[0] for r in rows], [r[2] for r in rows]
