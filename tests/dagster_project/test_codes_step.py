@@ -72,3 +72,19 @@ def test_a_new_codeframe_version_recodes_history_and_keeps_the_old_rows(warehous
     versions = dict(_rows(warehouse, "select codeframe_version, count(*) from intermediate.feedback_codes group by 1"))
     assert versions.pop("99.0.0") > 0
     assert list(versions.values()) == [old]
+
+
+def test_uncoded_terms_keep_their_types_when_nothing_is_uncoded(tmp_path):
+    path = tmp_path / "all_coded.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("create schema intermediate")
+        connection.execute("create table intermediate.int_feedback_unified (feedback_id varchar, event_date date, text varchar)")
+        connection.execute("insert into intermediate.int_feedback_unified values ('survey:1', '2026-03-01', '车机老是卡顿')")
+    codes_step.code_window(dg.build_asset_context(), path, datetime(2026, 3, 1, tzinfo=timezone.utc),
+                           datetime(2026, 3, 2, tzinfo=timezone.utc))
+    assert _rows(path, "select count(*) from intermediate.feedback_codes where code = 'uncoded'") == [(0,)]
+    codes_step.write_uncoded_terms(path, datetime(2026, 3, 2, tzinfo=timezone.utc))
+    types = dict(_rows(path, "select column_name, data_type from information_schema.columns where table_name = 'uncoded_terms'"))
+    assert types == {"term": "VARCHAR", "utterances": "BIGINT", "share_of_uncoded": "DOUBLE", "score": "DOUBLE",
+                     "examples": "VARCHAR", "codeframe_version": "VARCHAR", "window_start": "DATE", "window_end": "DATE"}
+    assert _rows(path, "select count(*) from intermediate.uncoded_terms") == [(0,)]

@@ -202,5 +202,15 @@ def write_uncoded_terms(warehouse, window_end) -> dg.MaterializeResult:
         terms["window_start"] = pd.Timestamp(first_day).date()
         terms["window_end"] = window_end.date()
         connection.register("terms", terms)
-        connection.execute("create or replace table intermediate.uncoded_terms as select * from terms")
+        # explicit types: an empty frame (nothing uncoded in the window) would otherwise make NULL-typed columns
+        connection.execute(
+            """
+            create or replace table intermediate.uncoded_terms as
+            select cast(term as varchar) as term, cast(utterances as bigint) as utterances,
+                   cast(share_of_uncoded as double) as share_of_uncoded, cast(score as double) as score,
+                   cast(examples as varchar) as examples, cast(codeframe_version as varchar) as codeframe_version,
+                   cast(window_start as date) as window_start, cast(window_end as date) as window_end
+            from terms
+            """
+        )
     return dg.MaterializeResult(asset_key=UNCODED_TERMS, metadata={"uncoded_utterances": len(uncoded), "terms": len(terms)})
