@@ -6,6 +6,7 @@ import gc
 import json
 import multiprocessing
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -223,7 +224,12 @@ _worker_codeframe: str | None = None
 
 
 def _worker_init(codeframe_path: str | None) -> None:
+    """A forked worker inherits the parent's Python signal handlers (Dagster maps SIGTERM to its interrupt
+    handler, which only sets a flag): restore the defaults so Pool.terminate() ends the worker, and leave
+    Ctrl-C to the parent."""
     global _worker_codeframe
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_codeframe = codeframe_path
     get_classifier(codeframe_path)  # inherited from the parent by fork; built here otherwise
 

@@ -388,6 +388,27 @@ def test_parallel_frame_equals_serial_frame(monkeypatch):
     pd.testing.assert_frame_equal(serial.reset_index(drop=True), parallel.reset_index(drop=True))
 
 
+def test_worker_pool_terminates_even_when_the_parent_swallows_sigterm(monkeypatch):
+    """Dagster maps SIGTERM to a handler that only sets a flag; forked workers must still die on terminate()."""
+    import signal
+    import threading
+
+    from udfs.codeframe import batch
+
+    monkeypatch.setattr(batch, "_POOLS", {})
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        pool = batch._pool(None, 2)
+        workers = list(pool._pool)
+        closing = threading.Thread(target=batch.close_pools, daemon=True)
+        closing.start()
+        closing.join(timeout=30)
+        assert not closing.is_alive(), "close_pools hung: a worker ignored SIGTERM"
+        assert all(worker.exitcode is not None for worker in workers)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def test_too_much_of_a_good_thing_and_nearest_scale(rules_only):
     assert codes(rules_only, "自动大灯太过于灵敏")["PRD.EXT.LIGHT"].sentiment == -1
     assert codes(rules_only, "起步发动机声音略大")["PRD.PWR.ENGINE"].sentiment == -1  # not 起步's higher-is-better
