@@ -41,9 +41,11 @@ SENTENCE_END = re.compile(r"[。!?！？;；\n]")
 SUGGESTION_LEAN = 0.3
 OVERDO_WORDS = ("过于", "太过", "过分", "太过于", "过度")
 ABSENCE_WORDS = ("没有", "没", "无", "没得", "木有", "米有", "缺少", "缺乏", "不带", "莫得")
+POST_ABSENCE_WORDS = ("都没有", "也没有", "都没", "也没", "没有了", "都没了", "也没了")  # after what is missing
 LONG_NUMBER = re.compile(r"\d{6,}")
 ALMOST = re.compile(r"[\d一二两三四五六七八九十半俩仨几]|要|到|吐|饿|死|凉|冷|哭|疯|崩")  # 快三个小时 / 快饿死: "almost", not "fast"
-CLAUSE_INITIAL_CONTRAST = frozenset({"就是", "只是"})  # elsewhere they mean "exactly"/"only"
+# contrast only at a clause's start or after an opinion (都好就是贵); elsewhere they mean "exactly"/"only"
+CLAUSE_INITIAL_CONTRAST = frozenset({"就是", "只是"})
 
 # Traditional -> simplified for the characters customers type most; one character for one, so
 # offsets still index the original text.
@@ -176,6 +178,11 @@ class Classifier:
             role(term).degree = weight
         for term in lex.excess:
             role(term).excess = True
+        for term in POST_ABSENCE_WORDS:
+            target = role(term)
+            target.absent_after = True
+            if not target.polarity:  # elsewhere as 没有: 也没有导航
+                target.negator = target.absence = True
         for term in OVERDO_WORDS:
             if term in lex.degree:
                 role(term).overdo = True
@@ -254,7 +261,7 @@ class Classifier:
         score, hits, suggestion, ngram_sum, positions = self._analyse_rules(text)
         model = self.sentiment_model
         if model is not None:
-            learned = model.score(score, ngram_sum, positions)
+            learned = model.score(score, ngram_sum, positions, aspect_coded=bool(hits))
             if learned > -1.0 and hits and any(hit[3] == "critical" for hit in hits.values()):
                 learned = -1.0  # a safety failure keeps the utterance negative
             score = learned
@@ -496,7 +503,8 @@ class Classifier:
         current_start, after_contrast = 0, False
         for unit in units:
             role = unit[2]
-            if role.contrast and (not current or span[unit[0]:unit[1]] not in CLAUSE_INITIAL_CONTRAST):
+            if role.contrast and (not current or span[unit[0]:unit[1]] not in CLAUSE_INITIAL_CONTRAST
+                                  or any(earlier[2].polarity for earlier in current)):
                 if current:
                     clauses.append([current, current_start, unit[0], question, after_contrast, True])
                     current, current_start = [], unit[0]

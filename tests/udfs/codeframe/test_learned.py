@@ -110,3 +110,11 @@ def test_shipped_weights_reproduce_from_the_odd_rows(tmp_path):
     out = tmp_path / "model.json.gz"
     learned.save_model(train(real_dir), out)
     assert out.read_bytes() == learned.MODEL_PATH.read_bytes()
+
+
+def test_a_coded_aspect_takes_a_weak_learned_verdict():
+    model = learned.SentimentModel(weights={"稳": 0.6}, bias=0.0, rule_weights=(1.0, 1.0), neutral_margin=0.5)
+    ngram_sum, positions = model.span_sum("底盘很稳")
+    assert 0 < model.logit(0.0, ngram_sum, positions) < model.neutral_margin
+    assert model.score(0.0, ngram_sum, positions) == 0.0  # nothing coded, rules silent: neutral
+    assert model.score(0.0, ngram_sum, positions, aspect_coded=True) > 0
