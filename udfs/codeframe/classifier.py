@@ -28,7 +28,7 @@ from udfs.codeframe.tokenizer import Tokenizer
 
 UNCODED = "uncoded"
 _MISSING = object()
-METHOD = "rules:aho-corasick+jieba+hownet+ngram-lr"  # ngram-lr: learned.py, the overall sentiment only
+METHOD = "rules:aho-corasick+jieba+hownet+ngram-lr"  # ngram-lr: learned.py, the overall sentiment (and a text's only aspect)
 FRAME_COLUMNS = ["feedback_id", "codeframe_version", "code", "l1", "l2", "l3", "sentiment", "sentiment_score",
                  "severity", "need_layer", "point_type", "evidence", "start", "end", "method"]
 SEVERITY_RANK = {"minor": 0, "major": 1, "critical": 2}
@@ -39,6 +39,7 @@ SEGMENT = re.compile(r"[^，,。！!？?；;\s]+")  # jieba never joins words ac
 SPAN_CACHE_GENERATION = 25_000  # span cache: two generations of at most this many entries each
 SENTENCE_END = re.compile(r"[。!?！？;；\n]")
 SUGGESTION_LEAN = 0.3
+LEARNED_OVERRULES = 1.0  # |logit| from which the learned verdict overrules the rules on a text's only aspect
 OVERDO_WORDS = ("过于", "太过", "过分", "太过于", "过度")
 ABSENCE_WORDS = ("没有", "没", "无", "没得", "木有", "米有", "缺少", "缺乏", "不带", "莫得")
 POST_ABSENCE_WORDS = ("都没有", "也没有", "都没", "也没", "没有了", "都没了", "也没了")  # after what is missing
@@ -264,6 +265,8 @@ class Classifier:
             learned = model.score(score, ngram_sum, positions, aspect_coded=bool(hits))
             if learned > -1.0 and hits and any(hit[3] == "critical" for hit in hits.values()):
                 learned = -1.0  # a safety failure keeps the utterance negative
+            if len(hits) == 1 and (learned > LEARNED_OVERRULES or learned < -LEARNED_OVERRULES):
+                self._only_aspect_follows_learned(hits, learned)
             score = learned
         if not hits:
             return sentiment.label(score), sentiment.squash(score), (self._uncoded(score, suggestion),)
@@ -575,6 +578,22 @@ class Classifier:
             entries.append((leaf_index, leaf.id, polarity, sentiment.squash(score), severity, point,
                             evidence_start - clause_start, evidence_end - clause_start, role.summary))
         return specific, tuple(entries)
+
+    def _only_aspect_follows_learned(self, hits: dict[int, tuple], learned: float) -> None:
+        """The one aspect a text codes is what its verdict is about: where a confident learned verdict
+        contradicts the rules' sentiment of it or the rules found none, the aspect takes the learned one
+        (提速确实慢，排量其实都差不多: 差不多 is no praise). A safety failure and a wish (itch) keep theirs,
+        and so does a negated verdict (没有异响): character n-grams cannot read negation, the rules can."""
+        (leaf_index, hit), = hits.items()
+        polarity = 1 if learned > 0 else -1
+        if hit[1] == polarity or hit[3] == "critical" or hit[4] == "itch":
+            return
+        if hit[1] and any(unit[2].negator for unit in self._segment_units(hit[5].translate(NORMALISE))):
+            return  # rare (a confident contradiction), so the evidence is matched again rather than cached
+        leaf = self.leaves[leaf_index]
+        severity = leaf.severity if polarity < 0 else "minor"
+        point = "pain" if polarity < 0 else "delight" if leaf.need_layer == "attractive" else "none"
+        hits[leaf_index] = (hit[0], polarity, sentiment.squash(learned), severity, point) + hit[5:]
 
     def _negated_critical(self, norm: str, clause_units) -> bool:
         """没有自燃 / 不会起火 / 从来没熄火过: a denied safety failure is not critical."""
