@@ -266,7 +266,7 @@ class Classifier:
             if learned > -1.0 and hits and any(hit[3] == "critical" for hit in hits.values()):
                 learned = -1.0  # a safety failure keeps the utterance negative
             if len(hits) == 1 and (learned > LEARNED_OVERRULES or learned < -LEARNED_OVERRULES):
-                self._only_aspect_follows_learned(hits, learned)
+                self._only_aspect_follows_learned(text, hits, learned)
             score = learned
         if not hits:
             return sentiment.label(score), sentiment.squash(score), (self._uncoded(score, suggestion),)
@@ -579,7 +579,7 @@ class Classifier:
                             evidence_start - clause_start, evidence_end - clause_start, role.summary))
         return specific, tuple(entries)
 
-    def _only_aspect_follows_learned(self, hits: dict[int, tuple], learned: float) -> None:
+    def _only_aspect_follows_learned(self, text, hits: dict[int, tuple], learned: float) -> None:
         """The one aspect a text codes is what its verdict is about: where a confident learned verdict
         contradicts the rules' sentiment of it or the rules found none, the aspect takes the learned one
         (提速确实慢，排量其实都差不多: 差不多 is no praise). A safety failure and a wish (itch) keep theirs,
@@ -588,12 +588,23 @@ class Classifier:
         polarity = 1 if learned > 0 else -1
         if hit[1] == polarity or hit[3] == "critical" or hit[4] == "itch":
             return
-        if hit[1] and any(unit[2].negator for unit in self._segment_units(hit[5].translate(NORMALISE))):
-            return  # rare (a confident contradiction), so the evidence is matched again rather than cached
+        if hit[1] and self._reads_negation(text, hit[6], hit[7]):
+            return
         leaf = self.leaves[leaf_index]
         severity = leaf.severity if polarity < 0 else "minor"
         point = "pain" if polarity < 0 else "delight" if leaf.need_layer == "attractive" else "none"
         hits[leaf_index] = (hit[0], polarity, sentiment.squash(learned), severity, point) + hit[5:]
+
+    def _reads_negation(self, text, start: int, end: int) -> bool:
+        """Whether the rules read a negator in an aspect's evidence or the span after it, which may have
+        lent it its verdict (转弯的时候，身体不会倾斜). Matched again rather than cached: only a confident
+        contradiction on a text's only aspect asks, which is rare."""
+        norm = self.customer_voice(str(text).translate(NORMALISE))
+        separators = CLAUSE_BREAK.finditer(norm, end)
+        next(separators, None)
+        following = next(separators, None)
+        region = norm[start:following.start() if following else len(norm)]
+        return any(unit[2].negator for span in CLAUSE_BREAK.split(region) if span for unit in self._segment_units(span))
 
     def _negated_critical(self, norm: str, clause_units) -> bool:
         """没有自燃 / 不会起火 / 从来没熄火过: a denied safety failure is not critical."""

@@ -136,3 +136,4 @@ def test_a_confident_learned_verdict_decides_a_texts_only_aspect(tmp_path):
     assert only_hit(-0.6, "外观很漂亮").sentiment == 1  # weak: the rules' verdict
     assert only_hit(-3.0, "这排量其实都差不多").sentiment == -1  # the rules found none
     assert only_hit(-3.0, "没有异响").sentiment == 1  # a negation the rules read stands
+    assert only_hit(-3.0, "座椅方面，并不难受").sentiment == 1  # also in the span that lent the verdict
