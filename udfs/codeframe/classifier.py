@@ -582,8 +582,8 @@ class Classifier:
     def _only_aspect_follows_learned(self, text, hits: dict[int, tuple], learned: float) -> None:
         """The one aspect a text codes is what its verdict is about: where a confident learned verdict
         contradicts the rules' sentiment of it or the rules found none, the aspect takes the learned one
-        (提速确实慢，排量其实都差不多: 差不多 is no praise). A safety failure and a wish (itch) keep theirs,
-        and so does a negated verdict (没有异响): character n-grams cannot read negation, the rules can."""
+        (an idiom the rules misread, an opinion word they lack). A safety failure and a wish (itch) keep
+        theirs, and so does a negated verdict (没有异响): character n-grams cannot read negation, the rules can."""
         (leaf_index, hit), = hits.items()
         polarity = 1 if learned > 0 else -1
         if hit[1] == polarity or hit[3] == "critical" or hit[4] == "itch":
@@ -597,7 +597,7 @@ class Classifier:
 
     def _reads_negation(self, text, start: int, end: int) -> bool:
         """Whether the rules read a negator in an aspect's evidence or the span after it, which may have
-        lent it its verdict (转弯的时候，身体不会倾斜). Matched again rather than cached: only a confident
+        lent it its verdict (座椅方面，并不难受). Matched again rather than cached: only a confident
         contradiction on a text's only aspect asks, which is rare."""
         norm = self.customer_voice(str(text).translate(NORMALISE))
         separators = CLAUSE_BREAK.finditer(norm, end)

@@ -76,8 +76,8 @@ class SentimentModel:
     def score(self, rule_score: float, ngram_sum: float, positions: int, aspect_coded: bool = False) -> float:
         """A signed score on the rules' scale: the logit, or 0 (neutral) for a text with no opinion the
         rules could see, no coded aspect and no confident n-gram evidence. A text that names an aspect
-        takes even a weak learned verdict: feedback seldom names one without an opinion of it (动力超乎
-        我的想象), and a neutral answer there was a third of the car-clause errors."""
+        takes even a weak learned verdict: feedback seldom names one without an opinion of it (隔音一绝),
+        and a neutral answer there was a third of the car-clause errors."""
         if positions == 0:
             return rule_score
         z = self.logit(rule_score, ngram_sum, positions)
