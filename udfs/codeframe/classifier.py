@@ -28,7 +28,7 @@ from udfs.codeframe.tokenizer import Tokenizer
 
 UNCODED = "uncoded"
 _MISSING = object()
-METHOD = "rules:aho-corasick+jieba+hownet+ngram-lr"  # ngram-lr: learned.py, the overall sentiment only
+METHOD = "rules:aho-corasick+jieba+hownet+ngram-lr"  # ngram-lr: learned.py, the overall sentiment (and a text's only aspect)
 FRAME_COLUMNS = ["feedback_id", "codeframe_version", "code", "l1", "l2", "l3", "sentiment", "sentiment_score",
                  "severity", "need_layer", "point_type", "evidence", "start", "end", "method"]
 SEVERITY_RANK = {"minor": 0, "major": 1, "critical": 2}
@@ -39,11 +39,14 @@ SEGMENT = re.compile(r"[^，,。！!？?；;\s]+")  # jieba never joins words ac
 SPAN_CACHE_GENERATION = 25_000  # span cache: two generations of at most this many entries each
 SENTENCE_END = re.compile(r"[。!?！？;；\n]")
 SUGGESTION_LEAN = 0.3
+LEARNED_OVERRULES = 1.0  # |logit| from which the learned verdict overrules the rules on a text's only aspect
 OVERDO_WORDS = ("过于", "太过", "过分", "太过于", "过度")
 ABSENCE_WORDS = ("没有", "没", "无", "没得", "木有", "米有", "缺少", "缺乏", "不带", "莫得")
+POST_ABSENCE_WORDS = ("都没有", "也没有", "都没", "也没", "没有了", "都没了", "也没了")  # after what is missing
 LONG_NUMBER = re.compile(r"\d{6,}")
 ALMOST = re.compile(r"[\d一二两三四五六七八九十半俩仨几]|要|到|吐|饿|死|凉|冷|哭|疯|崩")  # 快三个小时 / 快饿死: "almost", not "fast"
-CLAUSE_INITIAL_CONTRAST = frozenset({"就是", "只是"})  # elsewhere they mean "exactly"/"only"
+# contrast only at a clause's start or after an opinion (都好就是贵); elsewhere they mean "exactly"/"only"
+CLAUSE_INITIAL_CONTRAST = frozenset({"就是", "只是"})
 
 # Traditional -> simplified for the characters customers type most; one character for one, so
 # offsets still index the original text.
@@ -176,6 +179,11 @@ class Classifier:
             role(term).degree = weight
         for term in lex.excess:
             role(term).excess = True
+        for term in POST_ABSENCE_WORDS:
+            target = role(term)
+            target.absent_after = True
+            if not target.polarity:  # elsewhere as 没有: 也没有导航
+                target.negator = target.absence = True
         for term in OVERDO_WORDS:
             if term in lex.degree:
                 role(term).overdo = True
@@ -254,9 +262,11 @@ class Classifier:
         score, hits, suggestion, ngram_sum, positions = self._analyse_rules(text)
         model = self.sentiment_model
         if model is not None:
-            learned = model.score(score, ngram_sum, positions)
+            learned = model.score(score, ngram_sum, positions, aspect_coded=bool(hits))
             if learned > -1.0 and hits and any(hit[3] == "critical" for hit in hits.values()):
                 learned = -1.0  # a safety failure keeps the utterance negative
+            if len(hits) == 1 and (learned > LEARNED_OVERRULES or learned < -LEARNED_OVERRULES):
+                self._only_aspect_follows_learned(text, hits, learned)
             score = learned
         if not hits:
             return sentiment.label(score), sentiment.squash(score), (self._uncoded(score, suggestion),)
@@ -498,7 +508,8 @@ class Classifier:
         current_start, after_contrast = 0, False
         for unit in units:
             role = unit[2]
-            if role.contrast and (not current or span[unit[0]:unit[1]] not in CLAUSE_INITIAL_CONTRAST):
+            if role.contrast and (not current or span[unit[0]:unit[1]] not in CLAUSE_INITIAL_CONTRAST
+                                  or any(earlier[2].polarity for earlier in current)):
                 if current:
                     clauses.append([current, current_start, unit[0], question, after_contrast, True])
                     current, current_start = [], unit[0]
@@ -569,6 +580,33 @@ class Classifier:
             entries.append((leaf_index, leaf.id, polarity, sentiment.squash(score), severity, point,
                             evidence_start - clause_start, evidence_end - clause_start, role.summary))
         return specific, tuple(entries)
+
+    def _only_aspect_follows_learned(self, text, hits: dict[int, tuple], learned: float) -> None:
+        """The one aspect a text codes is what its verdict is about: where a confident learned verdict
+        contradicts the rules' sentiment of it or the rules found none, the aspect takes the learned one
+        (an idiom the rules misread, an opinion word they lack). A safety failure and a wish (itch) keep
+        theirs, and so does a negated verdict (没有异响): character n-grams cannot read negation, the rules can."""
+        (leaf_index, hit), = hits.items()
+        polarity = 1 if learned > 0 else -1
+        if hit[1] == polarity or hit[3] == "critical" or hit[4] == "itch":
+            return
+        if hit[1] and self._reads_negation(text, hit[6], hit[7]):
+            return
+        leaf = self.leaves[leaf_index]
+        severity = leaf.severity if polarity < 0 else "minor"
+        point = "pain" if polarity < 0 else "delight" if leaf.need_layer == "attractive" else "none"
+        hits[leaf_index] = (hit[0], polarity, sentiment.squash(learned), severity, point) + hit[5:]
+
+    def _reads_negation(self, text, start: int, end: int) -> bool:
+        """Whether the rules read a negator in an aspect's evidence or the span after it, which may have
+        lent it its verdict (座椅方面，并不难受). Matched again rather than cached: only a confident
+        contradiction on a text's only aspect asks, which is rare."""
+        norm = self.customer_voice(str(text).translate(NORMALISE))
+        separators = CLAUSE_BREAK.finditer(norm, end)
+        next(separators, None)
+        following = next(separators, None)
+        region = norm[start:following.start() if following else len(norm)]
+        return any(unit[2].negator for span in CLAUSE_BREAK.split(region) if span for unit in self._segment_units(span))
 
     def _negated_critical(self, norm: str, clause_units) -> bool:
         """没有自燃 / 不会起火 / 从来没熄火过: a denied safety failure is not critical."""

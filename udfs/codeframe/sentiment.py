@@ -93,6 +93,7 @@ class Role:
     summary: bool = False  # an overall verdict (不推荐, 避雷): codes only when nothing else does
     overdo: bool = False  # 过于, 太过, 过分
     absence: bool = False  # a negator that says something is missing (没有, 无, 缺少)
+    absent_after: bool = False  # 都没有 / 也没有 after a problem word: the problem is absent (一点异响都没有)
     verdict: float = 0.0  # a cue that its clause speaks for the whole text (总体来说, 不会再来): clause weight
 
     def carries_opinion(self) -> bool:
@@ -129,6 +130,10 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
     aspect_indexes = [i for i, unit in enumerate(units) if unit[2].leaves]
     for i, (start, end, role) in enumerate(units):
         following = units[i + 1][2] if i + 1 < len(units) else None
+        if (role.absent_after and i == len(units) - 1 and last_value_index == i - 1 and values[i - 1] < 0
+                and units[i - 1][2].polarity < 0 and start - units[i - 1][1] <= 1):
+            values[i - 1] = -values[i - 1] * 0.8  # 什么问题都没有 / 一点异响都没有: the problem named is absent
+            continue
         if role.negator and not role.polarity:
             if negations and negator_index == i - 1 and start - negator_end > 1:
                 negations = 0  # 靠背无法放到这点不太人性化: only adjacent negators (不是不, 没有不) cancel
@@ -147,13 +152,14 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
         value = role.polarity
         if role.magnitude:
             # 后排中间凸起太高 / 隆起很低: a problem named after the aspect is what the word sizes
-            sizes_problem = (values and last_value_index >= i - 2 and values[last_value_index] < 0
-                             and not units[last_value_index][2].leaves
+            follows_problem = (values and last_value_index >= i - 2 and values[last_value_index] < 0
+                               and units[last_value_index][2].polarity < 0)  # not a size word (后备箱小又少)
+            sizes_problem = (follows_problem and not units[last_value_index][2].leaves
                              and all(a < last_value_index for a in aspect_indexes if a < i))
             scale = 0 if sizes_problem else _nearest_scale(i, aspect_indexes, scales, units)
             if scale:
                 value = role.magnitude * scale
-            elif values and last_value_index >= i - 2 and values[last_value_index] < 0:
+            elif follows_problem:
                 # 塑料感太强 / 异味很大 / 噪音很小: the size of the problem just named
                 value = -1.0 if role.magnitude > 0 else 1.0
                 values.pop(last_value_index)

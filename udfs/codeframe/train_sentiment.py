@@ -31,6 +31,10 @@ MIN_DF = 2
 C = 4.0  # inverse L2 strength (per-example loss summed, 1/(2C)·|w|²)
 PRUNE = 0.02
 NEUTRAL_MARGIN = 0.5
+# Loss weight of a car clause relative to a review: the clauses are the product's domain but a tenth of
+# the odd rows; weighting them up keeps the review corpora from drowning car phrasing (5-fold CV on the
+# odd rows: car polarity 0.845 -> 0.857, the review corpora -0.2 points).
+CAR_WEIGHT = 3.0
 DEFAULT_CORPORA = ("car", "waimai_10k", "chnsenticorp_htl")
 
 
@@ -69,6 +73,10 @@ def featurise(classifier: Classifier, texts) -> tuple[list[list[str]], np.ndarra
         positions.append(sum(ngram_positions(len(span), NGRAM_MAX) for span in spans))
         rules.append(rule_features(classifier._analyse_rules(text)[0]))
     return grams, np.asarray(rules, dtype=np.float64), np.asarray(positions, dtype=np.float64)
+
+
+def sample_weights(rows: pd.DataFrame) -> np.ndarray:
+    return np.where(rows["corpus"].str.startswith("car"), CAR_WEIGHT, 1.0)
 
 
 def design(grams, rules, positions, vocab: dict[str, int]):
@@ -117,12 +125,12 @@ def train(real_dir: Path, corpora=DEFAULT_CORPORA, c: float = C) -> SentimentMod
     vocab = vocabulary(grams)
     X = design(grams, rules, positions, vocab)
     y = rows["label"].to_numpy(dtype=np.float64)
-    bias, coef = fit(X, y, c)
+    bias, coef = fit(X, y, c, sample_weights(rows))
     names = sorted(vocab, key=vocab.get)
     weights = {g: float(w) for g, w in zip(names, coef[2:]) if abs(w) >= PRUNE}
     meta = {"trained_on": {corpus: int(n) for corpus, n in rows["corpus"].value_counts().sort_index().items()},
             "split": "odd rows only (序号 odd / odd 0-based row numbers)", "min_df": MIN_DF, "C": c,
-            "prune": PRUNE, "codeframe_version": classifier.version, "vocabulary": len(vocab)}
+            "prune": PRUNE, "car_weight": CAR_WEIGHT, "codeframe_version": classifier.version, "vocabulary": len(vocab)}
     return SentimentModel(weights=weights, bias=bias, rule_weights=(float(coef[0]), float(coef[1])),
                           neutral_margin=NEUTRAL_MARGIN, ngram_max=NGRAM_MAX, meta=meta)
 
@@ -133,6 +141,7 @@ def cross_validate(real_dir: Path, corpora=DEFAULT_CORPORA, cs=(0.5, 1.0, 2.0, 4
     classifier = Classifier(sentiment_model=None)
     grams, rules, positions = featurise(classifier, rows["text"])
     y = rows["label"].to_numpy(dtype=np.float64)
+    weights = sample_weights(rows)
     fold = np.arange(len(rows)) % folds
     rule_only = (rules[:, 1] > 0) == (y > 0)
     for corpus in sorted(rows["corpus"].unique()):
@@ -143,7 +152,7 @@ def cross_validate(real_dir: Path, corpora=DEFAULT_CORPORA, cs=(0.5, 1.0, 2.0, 4
             train_idx, test_idx = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
             vocab = vocabulary([grams[i] for i in train_idx])
             X = design(grams, rules, positions, vocab)
-            bias, coef = fit(X[train_idx], y[train_idx], c)
+            bias, coef = fit(X[train_idx], y[train_idx], c, weights[train_idx])
             z = X[test_idx] @ coef + bias
             correct[test_idx] = (z > 0) == (y[test_idx] > 0)
         parts = ", ".join(f"{corpus} {correct[rows['corpus'] == corpus].mean():.3f}" for corpus in sorted(rows["corpus"].unique()))

@@ -423,3 +423,20 @@ def test_mask_prefilter_never_skips_a_mask(classifier):
     norm = classifier.customer_voice(normalise(text))
     assert norm == classifier._mask.sub(lambda match: " " * len(match.group()), normalise(text))
     assert "您好" not in norm and "京a" not in norm and "异响" in norm
+
+
+# -- 1.4.2 rules ---------------------------------------------------------------------------------------
+def test_an_absent_problem_is_praise(rules_only):
+    assert codes(rules_only, "开了半年一点异响都没有")["PRD.NVH.RATTLE"].sentiment == 1
+    assert rules_only.analyse("到现在什么毛病也没有").sentiment == 1
+    assert rules_only.analyse("问题都没有解决").sentiment == -1  # 都没有 + a verb: not done
+    assert rules_only.analyse("筷子也没有").sentiment == -1  # nothing negative named: something missing
+
+
+def test_size_words_on_one_aspect_add_up(rules_only):
+    assert codes(rules_only, "后备箱小又少")["PRD.SPC.TRUNK"].sentiment == -1
+
+
+def test_jiushi_after_an_opinion_is_a_contrast(rules_only):
+    assert codes(rules_only, "其他都好就是导航没法调")["PRD.INF.NAV"].sentiment == -1
+    assert codes(rules_only, "外观就是好看")["PRD.EXT.STYLE"].sentiment == 1

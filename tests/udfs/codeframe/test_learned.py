@@ -110,3 +110,30 @@ def test_shipped_weights_reproduce_from_the_odd_rows(tmp_path):
     out = tmp_path / "model.json.gz"
     learned.save_model(train(real_dir), out)
     assert out.read_bytes() == learned.MODEL_PATH.read_bytes()
+
+
+def test_a_coded_aspect_takes_a_weak_learned_verdict():
+    model = learned.SentimentModel(weights={"稳": 0.6}, bias=0.0, rule_weights=(1.0, 1.0), neutral_margin=0.5)
+    ngram_sum, positions = model.span_sum("底盘很稳")
+    assert 0 < model.logit(0.0, ngram_sum, positions) < model.neutral_margin
+    assert model.score(0.0, ngram_sum, positions) == 0.0  # nothing coded, rules silent: neutral
+    assert model.score(0.0, ngram_sum, positions, aspect_coded=True) > 0
+
+
+def test_a_confident_learned_verdict_decides_a_texts_only_aspect(tmp_path):
+    def only_hit(bias: float, text: str):
+        path = tmp_path / f"model{bias}.json.gz"
+        learned.save_model(learned.SentimentModel(weights={"车": 0.0}, bias=bias, rule_weights=(0.0, 0.0),
+                                                  neutral_margin=0.5), path)
+        hits = Classifier(sentiment_model=path).analyse(text).hits
+        assert len(hits) == 1
+        return hits[0]
+
+    rules = {hit.code: hit.sentiment for hit in Classifier(sentiment_model=None).analyse("外观很漂亮").hits}
+    assert rules == {"PRD.EXT.STYLE": 1}
+    hit = only_hit(-3.0, "外观很漂亮")  # confident and contrary: the learned verdict
+    assert (hit.sentiment, hit.severity, hit.point_type) == (-1, "minor", "pain")
+    assert only_hit(-0.6, "外观很漂亮").sentiment == 1  # weak: the rules' verdict
+    assert only_hit(-3.0, "这排量其实都差不多").sentiment == -1  # the rules found none
+    assert only_hit(-3.0, "没有异响").sentiment == 1  # a negation the rules read stands
+    assert only_hit(-3.0, "座椅方面，并不难受").sentiment == 1  # also in the span that lent the verdict
