@@ -39,8 +39,8 @@ def project_fingerprint(project_dir: Path, also: Iterable[Path] = ()) -> str:
         if path.is_file() and path.suffix in PROJECT_FILE_SUFFIXES and relative.parts[0] not in NOT_PROJECT_FILES:
             digest.update(str(relative).encode())
             digest.update(path.read_bytes())
-    for path in also:
-        digest.update(str(path).encode())
+    for path in also:  # by name and contents: the same files in another checkout are the same build
+        digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 

@@ -84,13 +84,7 @@ def build_ingest_assets(
 def with_rows_loaded(event):
     """dagster-dlt leaves `rows_loaded` out when it is 0; later steps read "nothing new" from it, so it is always set."""
     if isinstance(event, dg.MaterializeResult) and "rows_loaded" not in (event.metadata or {}):
-        return dg.MaterializeResult(
-            asset_key=event.asset_key,
-            metadata={**(event.metadata or {}), "rows_loaded": dg.MetadataValue.int(0)},
-            check_results=event.check_results,
-            data_version=event.data_version,
-            tags=event.tags,
-        )
+        return event._replace(metadata={**(event.metadata or {}), "rows_loaded": dg.MetadataValue.int(0)})
     return event
 
 

@@ -32,14 +32,15 @@ def step_seconds_by_stage(result) -> dict[str, float]:
             gx_checked.add(event.step_key)
 
     def stage(step_key: str) -> str | None:
-        schemas = {key.path[0] for key in materialized.get(step_key, ())}
         if step_key in gx_checked:
             return "checks (GX)"
-        if any(is_raw_key(key) for key in materialized.get(step_key, ())):
+        keys = materialized.get(step_key, set())
+        schemas = {key.path[0] for key in keys}
+        if any(is_raw_key(key) for key in keys):
             return "ingest (dlt)"
         if "marts" in schemas:
             return "dbt marts"
-        if schemas & {"staging", "audit"} or any(key.path[-1] == "int_feedback_unified" for key in materialized.get(step_key, ())):
+        if schemas & {"staging", "audit"} or any(key.path[-1] == "int_feedback_unified" for key in keys):
             return "dbt staging/int/audit"
         return "codes" if schemas else None
 

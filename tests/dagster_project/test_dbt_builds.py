@@ -74,3 +74,16 @@ def test_the_fingerprint_follows_project_files_not_build_output(tmp_path):
     assert project_fingerprint(project) == before
     model.write_text("select 2", encoding="utf-8")
     assert project_fingerprint(project) != before
+
+
+def test_the_fingerprint_of_an_extra_file_follows_its_contents_not_its_location(tmp_path):
+    project = tmp_path / "dbt"
+    project.mkdir()
+    (project / "dbt_project.yml").write_text("name: x", encoding="utf-8")
+    here, there = tmp_path / "a" / "codeframe.yaml", tmp_path / "b" / "codeframe.yaml"
+    for path in (here, there):
+        path.parent.mkdir()
+        path.write_text("version: 1", encoding="utf-8")
+    assert project_fingerprint(project, also=[here]) == project_fingerprint(project, also=[there])
+    there.write_text("version: 2", encoding="utf-8")
+    assert project_fingerprint(project, also=[here]) != project_fingerprint(project, also=[there])

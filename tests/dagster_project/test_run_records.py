@@ -32,3 +32,14 @@ def test_a_check_is_skipped_only_after_an_empty_load_in_the_same_run():
     with dg.DagsterInstance.ephemeral() as instance:
         table, validate = table_and_check(rows_loaded=5)
         assert evaluations(dg.materialize([table, validate], instance=instance)) == 1
+
+
+def test_every_ingest_materialization_says_how_many_rows_it_loaded():
+    from dagster_project.lib.ingest_assets import with_rows_loaded
+
+    empty = dg.MaterializeResult(asset_key="calls", metadata={"dataset": "raw_x"}, tags={"t": "1"})
+    marked = with_rows_loaded(empty)
+    assert marked.metadata["rows_loaded"].value == 0 and marked.metadata["dataset"] == "raw_x"
+    assert (marked.asset_key, marked.tags) == (empty.asset_key, empty.tags)
+    loaded = dg.MaterializeResult(asset_key="calls", metadata={"rows_loaded": dg.MetadataValue.int(7)})
+    assert with_rows_loaded(loaded) is loaded

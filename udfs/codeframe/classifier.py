@@ -236,6 +236,11 @@ class Classifier:
                 roles[keyword.lower()].generic = True
         return roles
 
+    def _text_and_voice(self, text) -> tuple[str, str]:
+        """The text as a string (missing values empty) and its normalised customer voice, offsets aligned."""
+        text = text if isinstance(text, str) else ("" if text is None or _is_missing(text) else str(text))
+        return text, self.customer_voice(text.translate(NORMALISE))
+
     def customer_voice(self, norm: str) -> str:
         """Blank (same length) what the customer did not say: agent turns, advisor boilerplate, hashtags."""
         if self._mask is None or (self._mask_hint is not None and not self._mask_hint.search(norm)):
@@ -275,8 +280,7 @@ class Classifier:
 
     def _analyse_rules(self, text) -> tuple:
         """(rule score, {leaf index: compact hit}, any suggestion, Σ n-gram weights, n-gram positions)."""
-        text = text if isinstance(text, str) else ("" if text is None or _is_missing(text) else str(text))
-        norm = self.customer_voice(text.translate(NORMALISE))
+        text, norm = self._text_and_voice(text)
         clauses, scored, ngram_sum, positions = self._scored_clauses(norm)
         if not clauses:
             score = _fallback_score(norm) if norm and not norm.isspace() else 0.0
@@ -415,16 +419,7 @@ class Classifier:
     def model_spans(self, text) -> list[str]:
         """The spans the learned layer reads (normalised, non-customer text blanked, long digit runs
         masked), exactly as `analyse_compact` cuts them: the training script's view of a text."""
-        text = text if isinstance(text, str) else ("" if text is None or _is_missing(text) else str(text))
-        norm = self.customer_voice(text.translate(NORMALISE))
-        spans, position = [], 0
-        for match in CLAUSE_BREAK.finditer(norm):
-            if match.start() > position:
-                spans.append(norm[position:match.start()])
-            position = match.end()
-        if position < len(norm):
-            spans.append(norm[position:])
-        return [LONG_NUMBER.sub(_zeros, span) for span in spans]
+        return [LONG_NUMBER.sub(_zeros, span) for span in CLAUSE_BREAK.split(self._text_and_voice(text)[1]) if span]
 
     def _cached_span_entry(self, span: str, question: bool) -> tuple:
         """The span's entry on a miss in the current cache generation: from the previous generation
@@ -601,7 +596,7 @@ class Classifier:
         """Whether the rules read a negator in an aspect's evidence or the span after it, which may have
         lent it its verdict (座椅方面，并不难受). Matched again rather than cached: only a confident
         contradiction on a text's only aspect asks, which is rare."""
-        norm = self.customer_voice(str(text).translate(NORMALISE))
+        norm = self._text_and_voice(text)[1]
         separators = CLAUSE_BREAK.finditer(norm, end)
         next(separators, None)
         following = next(separators, None)

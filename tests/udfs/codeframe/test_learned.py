@@ -51,6 +51,10 @@ def test_logit_decomposes_over_spans(model):
     total = sum(model.span_sum(span)[0] for span in spans)
     grams = [g for span in spans for g in learned.span_ngrams(span)]
     assert math.isclose(total, sum(model.weights.get(g, 0.0) for g in grams), abs_tol=1e-9)
+    # the spans the training script reads are the spans the classifier sums at run time
+    for sample in (text, "客服：您好 客户：订单1234567没送到！！好评", "刹车失灵"):
+        runtime_sum = clf._analyse_rules(sample)[3]
+        assert math.isclose(runtime_sum, sum(model.span_sum(span)[0] for span in clf.model_spans(sample)), abs_tol=1e-9)
 
 
 @pytest.mark.parametrize("text", ["", "   ", "😡😡😡", "👍", "？？？", "a" * 100_000, "好" * 100_000,
