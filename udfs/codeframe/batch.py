@@ -53,6 +53,7 @@ def iter_compact(texts, codeframe_path: str | None = None, workers: int = 1, chu
 
 
 _POOLS: dict = {}
+_WORKER_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def _pool(codeframe_path: str | None, workers: int):
@@ -65,7 +66,14 @@ def _pool(codeframe_path: str | None, workers: int):
         # the workers' garbage collector, so those pages stay shared instead of being copied.
         gc.collect()
         gc.freeze()
-        pool = multiprocessing.get_context("fork").Pool(workers, _worker_init, (codeframe_path,))
+        # Workers are forked with SIGTERM/SIGINT blocked and unblock them only after restoring the
+        # default handlers, so a terminate() that arrives before the initializer has run stays pending
+        # instead of reaching the parent's inherited handler (which may only set a flag).
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _WORKER_SIGNALS)
+        try:
+            pool = multiprocessing.get_context("fork").Pool(workers, _worker_init, (codeframe_path,))
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         gc.unfreeze()
         _POOLS[key] = pool
     return pool
@@ -230,6 +238,7 @@ def _worker_init(codeframe_path: str | None) -> None:
     global _worker_codeframe
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _WORKER_SIGNALS)
     _worker_codeframe = codeframe_path
     get_classifier(codeframe_path)  # inherited from the parent by fork; built here otherwise
 
