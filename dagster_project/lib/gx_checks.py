@@ -23,7 +23,7 @@ from dagster import (
     multi_asset_check,
 )
 
-from dagster_project.lib.memory import release_memory
+from dagster_project.lib.memory import release_memory_after
 from dagster_project.lib.partitions import daily_partitions, window_days
 from dagster_project.lib.run_records import loaded_nothing_in_run
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, warehouse_connection
@@ -207,14 +207,15 @@ def build_gx_asset_check(spec: SuiteSpec):
         for start, end in day_batches(spec, warehouse, *window_days(context.partition_time_window)):
             frame = read_partition_frame(spec, warehouse, start, end)
             result = validate_frame(spec, frame)
-            rows += len(frame)
+            batch_rows = len(frame)
+            rows += batch_rows
             del frame
             passed = passed and bool(result.success)
             for outcome in result.results:
                 if not outcome.success:
                     label = f"{outcome.expectation_config.type}({outcome.expectation_config.kwargs.get('column', '')})"
                     failures[label] = failures.get(label, 0) + (outcome.result.get("unexpected_count") or 0)
-            release_memory()
+            release_memory_after(batch_rows)
         yield AssetCheckResult(
             asset_key=spec.asset_key,
             check_name=check_spec.name,

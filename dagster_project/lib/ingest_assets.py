@@ -17,7 +17,7 @@ from dlt.common.pipeline import SupportsPipeline
 from dlt.extract.source import DltSource
 
 from dagster_project.lib.keys import SIDE_TABLES, RawTableTranslator, raw_asset_key
-from dagster_project.lib.memory import release_memory
+from dagster_project.lib.memory import release_memory_after
 from dagster_project.lib.partitions import daily_partitions, is_history_window, single_run
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL
 
@@ -70,8 +70,7 @@ def build_ingest_assets(
             ):
                 yield with_rows_loaded(event)
         row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
-        if any(row_counts.values()):  # a load with nothing new freed nothing worth a full collection
-            release_memory()
+        release_memory_after(sum(row_counts.values()))
         for table in SIDE_TABLES:
             yield dg.MaterializeResult(
                 asset_key=raw_asset_key(family, table),

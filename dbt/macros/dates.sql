@@ -19,13 +19,19 @@
   project on every run. `--vars '{start_date: ..., end_date: ...}'` still works by hand.
 -#}
 {% macro in_partition_window(date_expr, lookback=true) -%}
-    {%- set start_date = var('start_date', none) or env_var('VOC_DBT_START_DATE', '') or none -%}
-    {%- set end_date = var('end_date', none) or env_var('VOC_DBT_END_DATE', '') or none -%}
-    {%- if start_date is none or end_date is none -%}
+    {%- set window = partition_window() -%}
+    {%- if window is none -%}
         1 = 1
     {%- else -%}
         {%- set days_back = (var('lookback_days', none) or env_var('VOC_DBT_LOOKBACK_DAYS', '3')) | int if lookback else 0 -%}
-        {{ date_expr }} >= {{ dbt.dateadd('day', -1 * days_back, "cast('" ~ start_date ~ "' as date)") }}
-        and {{ date_expr }} < cast('{{ end_date }}' as date)
+        {{ date_expr }} >= {{ dbt.dateadd('day', -1 * days_back, "cast('" ~ window[0] ~ "' as date)") }}
+        and {{ date_expr }} < cast('{{ window[1] }}' as date)
     {%- endif -%}
+{%- endmacro %}
+
+{#- The run's window as [start_date, end_date), or none when the run has none (everything). -#}
+{% macro partition_window() -%}
+    {%- set start_date = var('start_date', none) or env_var('VOC_DBT_START_DATE', '') or none -%}
+    {%- set end_date = var('end_date', none) or env_var('VOC_DBT_END_DATE', '') or none -%}
+    {{ return(none if start_date is none or end_date is none else [start_date, end_date]) }}
 {%- endmacro %}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 from dagster_project.lib.warehouse import warehouse_connection
@@ -36,3 +39,36 @@ def test_dbt_writes_exactly_its_four_schemas(first_refresh):
     dbt_schemas = {s for s in schemas if not s.startswith("raw_")}
     assert dbt_schemas <= {"staging", "intermediate", "marts", "audit"}
     assert {"staging", "intermediate", "audit"} <= dbt_schemas
+
+
+def test_data_tests_of_a_refresh_read_only_its_window(first_refresh, tmp_path):
+    """A model with `meta.test_window` is tested on the run's window (macros/test_window.sql): a duplicate
+    outside the window passes a refresh of the last day, and fails a run whose window covers it, or none."""
+    first_day, last_day = first_refresh
+    warehouse = tmp_path / "voc.duckdb"
+    shutil.copy(load_settings().warehouse, warehouse)
+    with warehouse_connection(warehouse) as connection:
+        connection.execute(
+            "insert into intermediate.int_feedback_unified select * from intermediate.int_feedback_unified "
+            "where event_date = cast(? as date) limit 1",
+            [first_day],
+        )
+    day_after = lambda day: (date.fromisoformat(day) + timedelta(days=1)).isoformat()  # noqa: E731
+
+    def unique_test_passes(window: tuple[str, str] | None) -> bool:
+        env = {**os.environ, "VOC_WAREHOUSE": str(warehouse)}
+        for name in ("VOC_DBT_START_DATE", "VOC_DBT_END_DATE"):
+            env.pop(name, None)
+        if window:
+            env.update(VOC_DBT_START_DATE=window[0], VOC_DBT_END_DATE=window[1])
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "dbt"), "test", "--select", "int_feedback_unified,test_name:unique",
+             "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+            capture_output=True, text=True, env=env,
+        )
+        assert "unique_int_feedback_unified_feedback_id" in result.stdout, result.stdout[-3000:]
+        return result.returncode == 0
+
+    assert unique_test_passes((last_day, day_after(last_day)))
+    assert not unique_test_passes((first_day, day_after(first_day)))
+    assert not unique_test_passes(None)

@@ -12,7 +12,6 @@ from packaging import version
 
 from dagster_project.lib.dbt_builds import complete_builds, is_built, project_fingerprint, raw_upstream_loaded_in_run, record_build
 from dagster_project.lib.keys import VocDbtTranslator, is_raw_key
-from dagster_project.lib.memory import release_memory
 from dagster_project.lib.partitions import daily_partitions, dbt_window_env, single_run, window_days
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL
 from dagster_project.settings import DBT_PROJECT_DIR, dbt_executable, export_for_subprocesses, load_settings
@@ -102,7 +101,6 @@ def voc_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
             "project, so dbt is not run and the steps after it are skipped."
         )
         return
-    release_memory()  # dbt runs beside this process: hand back what earlier steps freed first
     command = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable"]
     with environment(dbt_window_env(window)):
         # One shared target dir: dbt re-parses the whole project when its target path changes.

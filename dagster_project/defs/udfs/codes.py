@@ -12,7 +12,7 @@ import dagster as dg
 import pandas as pd
 import pyarrow.parquet as pq
 
-from dagster_project.lib.memory import release_memory
+from dagster_project.lib.memory import release_memory_after
 from dagster_project.lib.partitions import LOOKBACK_DAYS, daily_partitions, single_run, window_days
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, warehouse_connection
 from dagster_project.settings import load_settings
@@ -92,7 +92,7 @@ def code_window(context: dg.AssetExecutionContext, warehouse, first_day: str, en
     with tempfile.TemporaryDirectory(prefix="voc-codes-") as scratch:
         todo_path = Path(scratch) / "todo.parquet"
         todo_count = spool_uncoded(warehouse, todo_path, first_day, end_day, version)
-        release_memory()  # before the classifier workers fork from this process
+        release_memory_after(todo_count)  # before the classifier workers fork from this process
         # Classify with no warehouse connection open (the worker processes are forked), a chunk at a
         # time read back from the spool, so memory stays flat however many days a backfill covers.
         context.log.info(f"coding {todo_count:,} utterances of {first_day} … {end_day} with codeframe {version}")
@@ -116,7 +116,7 @@ def code_window(context: dg.AssetExecutionContext, warehouse, first_day: str, en
             done += len(chunk)
             context.log.info(f"coded {done:,} / {todo_count:,} utterances")
     close_pools()  # the workers' memory is not needed by the dbt step that follows
-    release_memory()
+    release_memory_after(todo_count)
     with warehouse_connection(warehouse) as connection:
         coded_share = connection.execute(
             "select avg(case when coded then 1.0 else 0.0 end) from (select feedback_id, bool_or(code <> 'uncoded') as coded "
