@@ -8,6 +8,7 @@ loading a suite asserts that every expectation in the file survived.
 
 
 import json
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +33,19 @@ from dagster_project.settings import TIMEZONE, load_settings
 
 # Rows per validated batch: GX's pandas engine copies columns, so memory follows the batch size.
 BATCH_ROWS = 200_000
+
+# The checks run after the models (a lower step priority), so the ~3 s of importing GX can overlap
+# the dbt subprocess, while this process only relays dbt's events (see preload_great_expectations).
+CHECK_STEP_PRIORITY = "-1"
+_preloading: threading.Thread | None = None
+
+
+def preload_great_expectations() -> None:
+    """Import GX in a background thread, once per process; the checks' own imports then find it loaded."""
+    global _preloading
+    if _preloading is None:
+        _preloading = threading.Thread(target=lambda: __import__("great_expectations"), name="gx-preload", daemon=True)
+        _preloading.start()
 
 
 class SuiteError(ValueError):
@@ -197,6 +211,7 @@ def build_gx_asset_check(spec: SuiteSpec):
         pool=WAREHOUSE_WRITER_POOL,
         # A table whose load in this run brought no row is unchanged: its last result still holds.
         can_subset=True,
+        op_tags={"dagster/priority": CHECK_STEP_PRIORITY},
     )
     def _check(context: AssetCheckExecutionContext):
         if loaded_nothing_in_run(context, spec.asset_key):

@@ -10,6 +10,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from packaging import version
 
+from dagster_project.lib.gx_checks import preload_great_expectations
 from dagster_project.lib.dbt_builds import complete_builds, is_built, project_fingerprint, raw_upstream_loaded_in_run, record_build
 from dagster_project.lib.keys import VocDbtTranslator, is_raw_key
 from dagster_project.lib.partitions import daily_partitions, dbt_window_env, single_run, window_days
@@ -101,6 +102,7 @@ def voc_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
             "project, so dbt is not run and the steps after it are skipped."
         )
         return
+    preload_great_expectations()  # the checks after this step need it; this process waits on dbt meanwhile
     command = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable"]
     with environment(dbt_window_env(window)):
         # One shared target dir: dbt re-parses the whole project when its target path changes.
