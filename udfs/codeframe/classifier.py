@@ -307,12 +307,15 @@ class Classifier:
             # a contrast (但是, 不过) opens a new subject: its generic words do not speak about the last aspect
             inherits = (previous_end >= 0 and not clause[4]
                         and not SENTENCE_END.search(norm, previous_end, clause[1]))
-            # `动力方面，还是很强的`: an aspect clause without opinion borrows the next opinion-only clause's verdict
+            # `动力方面，还是很强的`: an aspect clause without opinion borrows the next opinion-only clause's
+            # verdict; `外观、内饰都很漂亮`: items listed with 、 share the verdict that closes the list
             borrowed = 0.0
             if not result.unit_values and position < last:
                 following = scored[position + 1]
                 if not any(unit[2].leaves for unit in clauses[position + 1][0]):
                     borrowed = following.total
+                else:
+                    borrowed = self._list_verdict(norm, clauses, scored, position)
             # the clause's coding, cached with its span: it depends only on its units, the borrowed
             # verdict, `inherits` and (for safety words) the few characters around it
             key = (borrowed, inherits)
@@ -518,6 +521,16 @@ class Classifier:
         if current:
             clauses.append([current, current_start, len(span), question, after_contrast, False])
         return clauses
+
+    @staticmethod
+    def _list_verdict(norm: str, clauses: list, scored: list, position: int) -> float:
+        """The verdict of the first opinionated clause joined to clause `position` by 、 alone, else 0."""
+        for following in range(position + 1, len(clauses)):
+            if norm[clauses[following - 1][2]:clauses[following][1]].strip() != "、":
+                return 0.0
+            if scored[following].unit_values:
+                return scored[following].total
+        return 0.0
 
     def _code_clause(self, norm, clause, result, borrowed: float, inherits: bool):
         """(specific, entries) or None. `specific`: the clause coded a non-generic aspect. `inherits`: the

@@ -442,3 +442,12 @@ def test_size_words_on_one_aspect_add_up(rules_only):
 def test_jiushi_after_an_opinion_is_a_contrast(rules_only):
     assert codes(rules_only, "其他都好就是导航没法调")["PRD.INF.NAV"].sentiment == -1
     assert codes(rules_only, "外观就是好看")["PRD.EXT.STYLE"].sentiment == 1
+
+
+def test_items_listed_with_a_dunhao_share_the_closing_verdict(rules_only):
+    listed = codes(rules_only, "外观、内饰都很漂亮")
+    assert listed["PRD.EXT.STYLE"].sentiment == 1 and listed["PRD.INT.DESIGN"].sentiment == 1
+    three = codes(rules_only, "油耗、噪音、异响都太大了")
+    assert {three[code].sentiment for code in three} == {-1}
+    # a comma is not a list: the first clause has no verdict of its own
+    assert codes(rules_only, "外观，内饰很漂亮")["PRD.EXT.STYLE"].sentiment == 0
