@@ -106,3 +106,11 @@ def test_side_tables_have_one_producer_per_family(asset_graph):
     for table in SIDE_TABLES:
         producers = [k for k in _ingest_keys(asset_graph) if k.path[-1] == table]
         assert len(producers) == 7
+
+
+def test_gx_checks_run_after_the_models(definitions):
+    """A lower step priority puts the GX steps after dbt, so their import overlaps the dbt subprocess."""
+    job = definitions.resolve_job_def("daily_refresh")
+    priorities = {node.name: int(node.definition.tags.get("dagster/priority", 0)) for node in job.graph.nodes}
+    gx_steps = {name for name in priorities if "_gx_" in name}
+    assert gx_steps and all(priorities[name] < priorities["voc_dbt_models"] for name in gx_steps)
