@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> None:
                              progress=args.progress)
     wall = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # KiB on Linux
-    size_mb = sum(p.stat().st_size for p in args.out.parent.rglob("*") if p.is_file()) / 2 ** 20
+    written = [args.out, args.out.parent / "truth"]  # the landing zone and the truth beside it, nothing else
+    size_mb = sum(p.stat().st_size for folder in written for p in folder.rglob("*") if p.is_file()) / 2 ** 20
     n = summary["utterances"]
     print(f"customers={args.customers} days={args.days} seed={args.seed} plants={not args.no_plants}")
     print(f"utterances={n:,} bad_records={summary['truth']['bad_records.csv']:,} output={size_mb:,.0f} MB")
