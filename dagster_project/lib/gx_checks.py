@@ -150,18 +150,17 @@ def _columns_and_day(connection, spec: SuiteSpec) -> tuple[dict[str, str], str]:
     return types, column if types[column] == "DATE" else f"cast(timezone('{TIMEZONE}', {column}) as date)"
 
 
-def day_batches(spec: SuiteSpec, warehouse: Path, start: str, end: str, max_rows: int = BATCH_ROWS) -> list[tuple[str, str]]:
+def day_batches(connection, spec: SuiteSpec, start: str, end: str, max_rows: int = BATCH_ROWS) -> list[tuple[str, str]]:
     """Consecutive days of [start, end) grouped into batches of at most `max_rows` rows (a bigger day stays whole).
 
     A backfill of many days is validated batch by batch, so memory follows the batch, not the window.
     """
-    with warehouse_connection(warehouse, read_only=True) as connection:
-        _, day = _columns_and_day(connection, spec)
-        per_day = connection.execute(
-            f"select {day} as d, count(*) from {spec.relation} where {day} >= cast(? as date) and {day} < cast(? as date) "
-            "group by d order by d",
-            [start, end],
-        ).fetchall()
+    _, day = _columns_and_day(connection, spec)
+    per_day = connection.execute(
+        f"select {day} as d, count(*) from {spec.relation} where {day} >= cast(? as date) and {day} < cast(? as date) "
+        "group by d order by d",
+        [start, end],
+    ).fetchall()
     batches, first, rows = [], None, 0
     for index, (current, count) in enumerate(per_day):
         if first is not None and rows + count > max_rows:
@@ -175,21 +174,20 @@ def day_batches(spec: SuiteSpec, warehouse: Path, start: str, end: str, max_rows
     return batches
 
 
-def read_partition_frame(spec: SuiteSpec, warehouse: Path, start: str, end: str) -> pd.DataFrame:
+def read_partition_frame(connection, spec: SuiteSpec, start: str, end: str) -> pd.DataFrame:
     """The rows of the relation whose partition column falls in [start, end) (Shanghai days).
 
     Only the columns the suite reads are fetched; the other columns of the relation are present
     but empty, so schema expectations still see them and wide text columns cost no memory.
     """
-    with warehouse_connection(warehouse, read_only=True) as connection:
-        types, day = _columns_and_day(connection, spec)
-        read, _ = columns_validated(spec)
-        selected = [name for name in types if name in read] or [spec.partition_column]
-        quoted = ", ".join(f'"{name}"' for name in selected)
-        frame = connection.execute(
-            f"select {quoted} from {spec.relation} where {day} >= cast(? as date) and {day} < cast(? as date)",
-            [start, end],
-        ).df()
+    types, day = _columns_and_day(connection, spec)
+    read, _ = columns_validated(spec)
+    selected = [name for name in types if name in read] or [spec.partition_column]
+    quoted = ", ".join(f'"{name}"' for name in selected)
+    frame = connection.execute(
+        f"select {quoted} from {spec.relation} where {day} >= cast(? as date) and {day} < cast(? as date)",
+        [start, end],
+    ).df()
     for name in types:
         if name not in frame.columns:
             frame[name] = pd.Series([None] * len(frame), dtype="object")
@@ -217,20 +215,21 @@ def build_gx_asset_check(spec: SuiteSpec):
         if loaded_nothing_in_run(context, spec.asset_key):
             context.log.info(f"{spec.relation}: no row loaded in this run, so {spec.path.name} is not run again")
             return
-        warehouse = load_settings().warehouse
         passed, rows, expectations, failures = True, 0, len(spec.expectations), {}
-        for start, end in day_batches(spec, warehouse, *window_days(context.partition_time_window)):
-            frame = read_partition_frame(spec, warehouse, start, end)
-            result = validate_frame(spec, frame)
-            batch_rows = len(frame)
-            rows += batch_rows
-            del frame
-            passed = passed and bool(result.success)
-            for outcome in result.results:
-                if not outcome.success:
-                    label = f"{outcome.expectation_config.type}({outcome.expectation_config.kwargs.get('column', '')})"
-                    failures[label] = failures.get(label, 0) + (outcome.result.get("unexpected_count") or 0)
-            release_memory_after(batch_rows)
+        # one read-only connection for the check's batches; no writer runs beside it (the writer pool)
+        with warehouse_connection(load_settings().warehouse, read_only=True) as connection:
+            for start, end in day_batches(connection, spec, *window_days(context.partition_time_window)):
+                frame = read_partition_frame(connection, spec, start, end)
+                result = validate_frame(spec, frame)
+                batch_rows = len(frame)
+                rows += batch_rows
+                del frame
+                passed = passed and bool(result.success)
+                for outcome in result.results:
+                    if not outcome.success:
+                        label = f"{outcome.expectation_config.type}({outcome.expectation_config.kwargs.get('column', '')})"
+                        failures[label] = failures.get(label, 0) + (outcome.result.get("unexpected_count") or 0)
+                release_memory_after(batch_rows)
         yield AssetCheckResult(
             asset_key=spec.asset_key,
             check_name=check_spec.name,

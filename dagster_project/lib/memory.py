@@ -18,14 +18,11 @@ _LIBC = ctypes.CDLL(_LIBC_NAME) if _LIBC_NAME else None
 LARGE_STEP_ROWS = 100_000
 
 
-def _release_memory() -> None:
+def release_memory_after(rows: int) -> None:
+    """Release memory after a step that handled `rows` rows, when that was enough to be worth it."""
+    if rows < LARGE_STEP_ROWS:
+        return
     gc.collect()
     pa.default_memory_pool().release_unused()
     if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
         _LIBC.malloc_trim(0)
-
-
-def release_memory_after(rows: int) -> None:
-    """Release memory after a step that handled `rows` rows, when that was enough to be worth it."""
-    if rows >= LARGE_STEP_ROWS:
-        _release_memory()

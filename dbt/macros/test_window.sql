@@ -7,10 +7,7 @@
   A test's own `where` config still applies on top.
 -#}
 {% macro get_where_subquery(relation) -%}
-    {%- set predicates = [] -%}
-    {%- if config.get('where') -%}
-        {%- do predicates.append(config.get('where')) -%}
-    {%- endif -%}
+    {%- set predicates = [config.get('where')] if config.get('where') else [] -%}
     {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
     {%- set date_column = tested.config.meta.get('test_window') if tested else none -%}
     {%- if date_column and partition_window() is not none -%}

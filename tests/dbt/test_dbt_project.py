@@ -53,7 +53,9 @@ def test_data_tests_of_a_refresh_read_only_its_window(first_refresh, tmp_path):
             "where event_date = cast(? as date) limit 1",
             [first_day],
         )
-    day_after = lambda day: (date.fromisoformat(day) + timedelta(days=1)).isoformat()  # noqa: E731
+
+    def day_after(day: str) -> str:
+        return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
 
     def unique_test_passes(window: tuple[str, str] | None) -> bool:
         env = {**os.environ, "VOC_WAREHOUSE": str(warehouse)}

@@ -10,8 +10,8 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from packaging import version
 
-from dagster_project.lib.gx_checks import preload_great_expectations
 from dagster_project.lib.dbt_builds import complete_builds, is_built, project_fingerprint, raw_upstream_loaded_in_run, record_build
+from dagster_project.lib.gx_checks import preload_great_expectations
 from dagster_project.lib.keys import VocDbtTranslator, is_raw_key
 from dagster_project.lib.partitions import daily_partitions, dbt_window_env, single_run, window_days
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL

@@ -448,6 +448,7 @@ def test_items_listed_with_a_dunhao_share_the_closing_verdict(rules_only):
     listed = codes(rules_only, "外观、内饰都很漂亮")
     assert listed["PRD.EXT.STYLE"].sentiment == 1 and listed["PRD.INT.DESIGN"].sentiment == 1
     three = codes(rules_only, "油耗、噪音、异响都太大了")
-    assert {three[code].sentiment for code in three} == {-1}
+    assert set(three) == {"PRD.ECO.FUEL", "PRD.NVH.NOISE", "PRD.NVH.RATTLE"}
+    assert {hit.sentiment for hit in three.values()} == {-1}
     # a comma is not a list: the first clause has no verdict of its own
     assert codes(rules_only, "外观，内饰很漂亮")["PRD.EXT.STYLE"].sentiment == 0
