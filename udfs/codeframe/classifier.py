@@ -820,10 +820,13 @@ def _tile_words(loose, chosen, boundaries: list[int], inert=None) -> list[tuple[
         left = boundaries[bisect.bisect_right(boundaries, match[0]) - 1]
         right = boundaries[min(bisect.bisect_left(boundaries, match[1]), len(boundaries) - 1)]
         by_word.setdefault((left, right), []).append(match)
-    taken = [(start, end) for start, end, _ in chosen]
+    # chosen is leftmost-longest: disjoint and sorted, so only the last match starting before a
+    # word's right edge can overlap it (a scan of all of them made long texts quadratic).
+    taken_starts = [start for start, _, _ in chosen]
     tiles = []
     for (left, right), candidates in by_word.items():
-        if any(start < right and end > left for start, end in taken):
+        before = bisect.bisect_left(taken_starts, right) - 1
+        if before >= 0 and chosen[before][1] > left:
             continue
         longest_at: dict[int, tuple] = {}
         for match in candidates:
