@@ -549,13 +549,17 @@ class Classifier:
         critical = major = None  # computed on the first negative hit only
         has_opinion = bool(result.unit_values) or result.suggestion or result.unmet or bool(borrowed)
         candidates = []
+        excluded: dict[int, bool] = {}  # per leaf: one search of the clause, not one per evidence span
         for index, (start, end, role) in enumerate(clause_units):
             if not role.leaves or (role.needs_opinion and not has_opinion):
                 continue
             for leaf_index in role.leaves:
                 exclusions = self._exclusions[leaf_index]
-                if exclusions and any(word in clause_text for word in exclusions):
-                    continue
+                if exclusions:
+                    if leaf_index not in excluded:
+                        excluded[leaf_index] = any(word in clause_text for word in exclusions)
+                    if excluded[leaf_index]:
+                        continue
                 candidates.append((index, leaf_index, role))
                 break  # one evidence span supports one leaf
         if not candidates:
