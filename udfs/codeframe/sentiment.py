@@ -156,7 +156,7 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
             follows_problem = (values and last_value_index >= i - 2 and values[last_value_index] < 0
                                and units[last_value_index][2].polarity < 0)  # not a size word (后备箱小又少)
             sizes_problem = (follows_problem and not units[last_value_index][2].leaves
-                             and _last_aspect_before(aspect_indexes, i) < last_value_index)
+                             and _aspects_around(aspect_indexes, i)[0] < last_value_index)
             scale = 0 if sizes_problem else _nearest_scale(i, aspect_indexes, scales, units)
             if scale:
                 value = role.magnitude * scale
@@ -214,7 +214,7 @@ def _strong_rhetoric(units: list) -> bool:
 def _nearest_scale(index: int, aspect_indexes: list[int], scales: list, units=None) -> int:
     """Scale of the nearest aspect; one after the magnitude word lends its scale only when it carries
     no polarity of its own (高油耗 yes; 量太小太贵: 贵 does not make 太小 praise)."""
-    before = _last_aspect_before(aspect_indexes, index)
+    before = _aspects_around(aspect_indexes, index)[0]
     if before >= 0:  # 起步发动机声音略大: the word sizes the aspect just before it, not one further back
         return scales[before]
     for a in aspect_indexes:
@@ -224,11 +224,12 @@ def _nearest_scale(index: int, aspect_indexes: list[int], scales: list, units=No
     return 0
 
 
-def _last_aspect_before(aspect_indexes: list[int], index: int) -> int:
-    """The last aspect before unit `index`, or -1. A bisect of the ascending indexes: scanning them
-    for every opinion made a long clause quadratic."""
+def _aspects_around(aspect_indexes: list[int], index: int) -> tuple[int, int]:
+    """The last aspect before unit `index` and the first at or after it, -1 where there is none. A
+    bisect of the ascending indexes: scanning them for every opinion made a long clause quadratic."""
     position = bisect.bisect_left(aspect_indexes, index)
-    return aspect_indexes[position - 1] if position else -1
+    return (aspect_indexes[position - 1] if position else -1,
+            aspect_indexes[position] if position < len(aspect_indexes) else -1)
 
 
 def _assign(values: dict[int, float], aspect_indexes: list[int], total: float) -> dict[int, float]:
@@ -239,10 +240,8 @@ def _assign(values: dict[int, float], aspect_indexes: list[int], total: float) -
     for i, value in values.items():
         if not aspect_indexes:
             break
-        position = bisect.bisect_left(aspect_indexes, i)
-        before = aspect_indexes[position - 1] if position else None
-        after = aspect_indexes[position] if position < len(aspect_indexes) else None
-        nearest = before if after is None or (before is not None and i - before <= after - i) else after
+        before, after = _aspects_around(aspect_indexes, i)
+        nearest = before if after < 0 or (before >= 0 and i - before <= after - i) else after
         scores[nearest] += value
         touched.add(nearest)
     for a in aspect_indexes:

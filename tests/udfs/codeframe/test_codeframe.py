@@ -452,3 +452,14 @@ def test_items_listed_with_a_dunhao_share_the_closing_verdict(rules_only):
     assert {hit.sentiment for hit in three.values()} == {-1}
     # a comma is not a list: the first clause has no verdict of its own
     assert codes(rules_only, "外观，内饰很漂亮")["PRD.EXT.STYLE"].sentiment == 0
+    # the closing verdict reaches the first of 601 items (外观 is named only there)
+    long_list = codes(rules_only, "、".join(["外观"] + ["内饰", "座椅"] * 300) + "都很漂亮")
+    assert {code: hit.sentiment for code, hit in long_list.items()} == {
+        "PRD.EXT.STYLE": 1, "PRD.INT.DESIGN": 1, "PRD.SEAT.COMF": 1}
+
+
+def test_an_opinion_goes_to_its_nearest_aspect_the_earlier_on_a_tie():
+    from udfs.codeframe.sentiment import _assign
+
+    # aspects at units 1, 5 and 20; opinions before all (0), on a tie (3), on an aspect (5), between (9)
+    assert _assign({0: 1.0, 3: -1.0, 5: 0.5, 9: 0.25}, [1, 5, 20], total=-0.3) == {1: 0.0, 5: 0.75, 20: -0.3}
