@@ -11,11 +11,14 @@ reports on the even rows. There is no option to train on even rows; `odd_rows` a
 Model: L2-regularised logistic regression (L-BFGS, scipy, training only) over character 1–3-grams of
 the classifier's own spans (document frequency ≥ MIN_DF), length-normalised by sqrt(n-gram positions
 + 1), plus two features from the lexicon rules' score (tanh and sign). Weights below PRUNE are dropped.
-Everything is deterministic: same rows, same codeframe -> the same bytes.
+Same rows, same codeframe -> the same bytes on one machine. L-BFGS runs on OpenBLAS, whose kernels
+differ between CPUs, so another machine lands a hair away (weights within ~1e-3); what makes the
+weights stale is a change of their inputs, and `meta.inputs_digest` fingerprints exactly those.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 from collections import Counter
 from pathlib import Path
@@ -75,6 +78,22 @@ def featurise(classifier: Classifier, texts) -> tuple[list[list[str]], np.ndarra
     return grams, np.asarray(rules, dtype=np.float64), np.asarray(positions, dtype=np.float64)
 
 
+def inputs_digest(rows: pd.DataFrame, grams, rules: np.ndarray) -> str:
+    """SHA-256 of everything the fit sees (label, corpus, n-grams, rule features): it changes exactly
+    when the rows, the spans or the lexicon rules change, and it is the same on every machine."""
+    digest = hashlib.sha256()
+    for label, corpus, doc, (tanh_score, sign) in zip(rows["label"], rows["corpus"], grams, rules):
+        digest.update(f"{label}\t{corpus}\t{tanh_score:.6f}\t{sign:.0f}\t{' '.join(doc)}\n".encode("utf-8"))
+    return digest.hexdigest()
+
+
+def current_inputs_digest(real_dir: Path, corpora=DEFAULT_CORPORA) -> str:
+    """The inputs digest a model trained now would carry (featurisation only, no fit)."""
+    rows = odd_rows(real_dir, corpora)
+    grams, rules, _ = featurise(Classifier(sentiment_model=None), rows["text"])
+    return inputs_digest(rows, grams, rules)
+
+
 def sample_weights(rows: pd.DataFrame) -> np.ndarray:
     return np.where(rows["corpus"].str.startswith("car"), CAR_WEIGHT, 1.0)
 
@@ -130,7 +149,8 @@ def train(real_dir: Path, corpora=DEFAULT_CORPORA, c: float = C) -> SentimentMod
     weights = {g: float(w) for g, w in zip(names, coef[2:]) if abs(w) >= PRUNE}
     meta = {"trained_on": {corpus: int(n) for corpus, n in rows["corpus"].value_counts().sort_index().items()},
             "split": "odd rows only (序号 odd / odd 0-based row numbers)", "min_df": MIN_DF, "C": c,
-            "prune": PRUNE, "car_weight": CAR_WEIGHT, "codeframe_version": classifier.version, "vocabulary": len(vocab)}
+            "prune": PRUNE, "car_weight": CAR_WEIGHT, "codeframe_version": classifier.version, "vocabulary": len(vocab),
+            "inputs_digest": inputs_digest(rows, grams, rules)}
     return SentimentModel(weights=weights, bias=bias, rule_weights=(float(coef[0]), float(coef[1])),
                           neutral_margin=NEUTRAL_MARGIN, ngram_max=NGRAM_MAX, meta=meta)
 
