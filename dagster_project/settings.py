@@ -71,6 +71,10 @@ def export_for_subprocesses(settings: Settings) -> None:
 
 
 def dbt_executable() -> str:
-    """The dbt installed beside this Python, so the venv need not be on PATH."""
-    beside_python = Path(sys.executable).parent / "dbt"
-    return str(beside_python) if beside_python.exists() else (shutil.which("dbt") or "dbt")
+    """dbt as the refresh runs it: `voc-dbt` beside this Python (the run's warm dbt, else plain dbt), so the
+    venv need not be on PATH."""
+    for name in ("voc-dbt", "dbt"):
+        beside_python = Path(sys.executable).parent / name
+        if beside_python.exists():
+            return str(beside_python)
+    return shutil.which("dbt") or "dbt"

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import dlt
+import duckdb
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.pipeline import Pipeline
 
@@ -18,21 +19,30 @@ FAMILIES = ("call_center", "private_domain", "public_opinion", "survey", "store"
 
 
 def make_pipeline(
-    family: str, warehouse: Path, pipelines_dir: Path, dev_mode: bool = False, memory_limit: str | None = None
+    family: str,
+    warehouse: Path | duckdb.DuckDBPyConnection,
+    pipelines_dir: Path,
+    dev_mode: bool = False,
+    memory_limit: str | None = None,
 ) -> Pipeline:
     """The pipeline ``voc_<family>`` loading into dataset ``raw_<family>`` of the DuckDB warehouse.
 
-    Sources yield Arrow tables, so parquet is the loader format; left-over packages are settled first.
+    `warehouse` is the file, which every load step opens and closes, or an open connection that
+    dlt borrows cursors from and leaves open (its owner's settings apply). Sources yield Arrow
+    tables, so parquet is the loader format; left-over packages are settled first.
     """
     if family not in FAMILIES:
         raise ValueError(f"unknown source family {family!r}; expected one of {FAMILIES}")
-    Path(warehouse).parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(warehouse, duckdb.DuckDBPyConnection):
+        destination = dlt.destinations.duckdb(warehouse)
+    else:
+        Path(warehouse).parent.mkdir(parents=True, exist_ok=True)
+        # memory_limit: DuckDB's buffer pool otherwise grows to 80% of RAM inside the loading process.
+        config = {"memory_limit": memory_limit} if memory_limit else None
+        destination = dlt.destinations.duckdb(DuckDbCredentials(str(warehouse), global_config=config))
     pipeline = dlt.pipeline(
         pipeline_name=f"voc_{family}",
-        # memory_limit: DuckDB's buffer pool otherwise grows to 80% of RAM inside the loading process.
-        destination=dlt.destinations.duckdb(
-            DuckDbCredentials(str(warehouse), global_config={"memory_limit": memory_limit} if memory_limit else None)
-        ),
+        destination=destination,
         dataset_name=f"raw_{family}",
         pipelines_dir=str(pipelines_dir),
         dev_mode=dev_mode,

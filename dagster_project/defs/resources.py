@@ -1,10 +1,11 @@
-"""Resources shared by the defs: the dlt runner, the dbt CLI and the survey API endpoint."""
+"""Resources shared by the defs: the dlt runner, the dbt CLI, the survey API endpoint and the run's hold on the warehouse."""
 
 import dagster as dg
 from dagster_dlt import DagsterDltResource
 
 from dagster_project.defs.transform.dbt import dbt_cli_resource
 from dagster_project.lib.survey_endpoint import SurveyEndpoint
+from dagster_project.lib.warehouse import WarehouseResource
 
 
 @dg.definitions
@@ -14,5 +15,6 @@ def resources() -> dg.Definitions:
             "dlt": DagsterDltResource(),
             "dbt": dbt_cli_resource(),
             "survey_endpoint": SurveyEndpoint(),
+            "warehouse": WarehouseResource(),
         }
     )

@@ -2,7 +2,8 @@
 
 `@dlt_assets` makes one asset per dlt resource; a family's load also writes the side tables
 `quarantine` and `load_stats`, so the same multi-asset declares them too. All of them are
-outputs of one real dlt run per partition window.
+outputs of one real dlt run per partition window. The load writes through the run's held
+warehouse connection (lib/warehouse.py), so the families of one refresh open the file once.
 """
 
 
@@ -13,29 +14,35 @@ from typing import Any
 import dagster as dg
 from dagster_dlt import DagsterDltResource
 from dagster_dlt.asset_decorator import build_dlt_asset_specs
+import duckdb
 from dlt.common.pipeline import SupportsPipeline
 from dlt.extract.source import DltSource
 
 from dagster_project.lib.keys import SIDE_TABLES, RawTableTranslator, raw_asset_key
-from dagster_project.lib.memory import release_memory_after
+from dagster_project.lib.memory import LARGE_STEP_ROWS, release_memory_after
 from dagster_project.lib.partitions import daily_partitions, is_history_window, single_run
-from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL
+from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, WarehouseResource
 
 # (window_start, window_end, is_history_window, run_id, **inputs) -> the family's dlt source
 SourceFactory = Callable[..., DltSource]
 # Opens what a source needs while it runs (e.g. the survey API endpoint) and yields it as source kwargs.
 InputsOpener = Callable[[dg.AssetExecutionContext], AbstractContextManager[dict[str, Any]]]
+# The family's pipeline loading through an open warehouse connection.
+RunPipelineFactory = Callable[[duckdb.DuckDBPyConnection], SupportsPipeline]
 
 
 def build_ingest_assets(
     family: str,
     make_source: SourceFactory,
     pipeline: SupportsPipeline,
+    make_run_pipeline: RunPipelineFactory,
     open_inputs: InputsOpener | None = None,
     required_resource_keys: set[str] | None = None,
     template_inputs: dict[str, Any] | None = None,
 ) -> dg.AssetsDefinition:
-    """`template_inputs` stand in for the opened inputs when the source is only inspected for its resources."""
+    """`pipeline` (writing to the warehouse file) declares the assets; `make_run_pipeline` is the same pipeline
+    on the run's held connection. `template_inputs` stand in for the opened inputs when the source is only
+    inspected for its resources."""
     translator = RawTableTranslator()
     template_source = make_source(None, None, True, "definition", **(template_inputs or {}))
     resource_specs = build_dlt_asset_specs(dlt_source=template_source, dlt_pipeline=pipeline, dagster_dlt_translator=translator)
@@ -55,22 +62,27 @@ def build_ingest_assets(
         partitions_def=daily_partitions,
         backfill_policy=single_run,
         pool=WAREHOUSE_WRITER_POOL,
-        required_resource_keys={"dlt", *(required_resource_keys or set())},
+        required_resource_keys={"dlt", "warehouse", *(required_resource_keys or set())},
     )
     def _ingest(context: dg.AssetExecutionContext):
         window = context.partition_time_window
         dlt_resource: DagsterDltResource = context.resources.dlt
-        carries_history = is_history_window(window) or not has_completed_load(pipeline)
+        warehouse: WarehouseResource = context.resources.warehouse
+        run_pipeline = make_run_pipeline(warehouse.hold())
+        carries_history = is_history_window(window) or not has_completed_load(run_pipeline)
         if carries_history:
-            context.log.info(f"{family}: first load into {pipeline.dataset_name}: it carries everything before {window.end}")
+            context.log.info(f"{family}: first load into {run_pipeline.dataset_name}: it carries everything before {window.end}")
         with (open_inputs or (lambda _: nullcontext({})))(context) as inputs:
             source = make_source(window.start, window.end, carries_history, context.run.run_id, **inputs)
             for event in dlt_resource.run(
-                context=context, dlt_source=source, dlt_pipeline=pipeline, dagster_dlt_translator=translator
+                context=context, dlt_source=source, dlt_pipeline=run_pipeline, dagster_dlt_translator=translator
             ):
                 yield with_rows_loaded(event)
-        row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
-        release_memory_after(sum(row_counts.values()))
+        row_counts = run_pipeline.last_trace.last_normalize_info.row_counts if run_pipeline.last_trace else {}
+        rows = sum(row_counts.values())
+        if rows >= LARGE_STEP_ROWS:
+            warehouse.release()  # a large load leaves DuckDB's buffer pool full: give it back with the rest
+        release_memory_after(rows)
         for table in SIDE_TABLES:
             yield dg.MaterializeResult(
                 asset_key=raw_asset_key(family, table),

@@ -1,23 +1,74 @@
-"""DuckDB allows one writer process: every asset that writes the warehouse joins this pool."""
+"""DuckDB allows one writer process: every asset that writes the warehouse joins this pool.
+
+Opening the warehouse reads its catalog, and closing it checkpoints the write-ahead log; a dlt
+load opens and closes it four or five times. Within one run, the in-process writers (the dlt
+loads) therefore share one open database, held by the `warehouse` resource: `hold_warehouse`
+opens it once, `warehouse_connection` hands out cursors of it while it is held, and
+`release_warehouse` closes it before another process needs the file (the dbt subprocess) and
+when the run ends.
+"""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 
 from dagster_project.settings import load_settings
 
 WAREHOUSE_WRITER_POOL = "duckdb_writer"
 
+_held: dict[Path, duckdb.DuckDBPyConnection] = {}
+
+
+def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": load_settings().duckdb_memory_limit})
+
+
+def hold_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
+    """The process's open read-write connection to `path`, opened on first use."""
+    path = path.resolve()
+    if path not in _held:
+        _held[path] = _connect(path)
+    return _held[path]
+
+
+def release_warehouse(path: Path | None = None) -> None:
+    """Close the held connection (of `path`, or all): the checkpoint happens here and the file lock is freed."""
+    for held_path in [path.resolve()] if path else list(_held):
+        connection = _held.pop(held_path, None)
+        if connection is not None:
+            connection.close()
+
+
+def is_held(path: Path) -> bool:
+    return path.resolve() in _held
+
 
 @contextmanager
 def warehouse_connection(path: Path, read_only: bool = False):
-    """A short-lived connection that is always closed, so the file lock is released."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": load_settings().duckdb_memory_limit})
+    """A short-lived connection that is always closed: a cursor of the held connection while one is held
+    (a second connection with other settings would be refused in this process), else its own, so the
+    file lock is released."""
+    held = _held.get(path.resolve())
+    connection = held.cursor() if held is not None else _connect(path, read_only)
     try:
         yield connection
     finally:
         connection.close()
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The run's hold on the warehouse: whatever a step held is released when the run ends."""
+
+    def hold(self) -> duckdb.DuckDBPyConnection:
+        return hold_warehouse(load_settings().warehouse)
+
+    def release(self) -> None:
+        release_warehouse(load_settings().warehouse)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self.release()

@@ -39,12 +39,14 @@ def _open_survey_endpoint(context: dg.AssetExecutionContext):
 
 def _ingest_assets(family: str) -> dg.AssetsDefinition:
     pipeline = make_pipeline(family, settings.warehouse, settings.dlt_dir, memory_limit=settings.duckdb_memory_limit)
+    run_pipeline = partial(make_pipeline, family, pipelines_dir=settings.dlt_dir)
     if family != "survey":
-        return build_ingest_assets(family, partial(_make_source, family), pipeline)
+        return build_ingest_assets(family, partial(_make_source, family), pipeline, run_pipeline)
     return build_ingest_assets(
         family,
         partial(_make_source, family),
         pipeline,
+        run_pipeline,
         open_inputs=_open_survey_endpoint,
         required_resource_keys={"survey_endpoint"},
         template_inputs={"survey_url": "http://127.0.0.1", "survey_api_key": "unused"},

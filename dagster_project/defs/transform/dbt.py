@@ -9,12 +9,14 @@ from functools import cached_property
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from packaging import version
+from pydantic import PrivateAttr
 
 from dagster_project.lib.dbt_builds import complete_builds, is_built, project_fingerprint, raw_upstream_loaded_in_run, record_build
 from dagster_project.lib.gx_checks import preload_great_expectations
 from dagster_project.lib.keys import VocDbtTranslator, is_raw_key
 from dagster_project.lib.partitions import daily_partitions, dbt_window_env, single_run, window_days
-from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL
+from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, release_warehouse
+from dagster_project.lib.warm_dbt import SOCKET_VARIABLE, WarmDbt
 from dagster_project.settings import DBT_PROJECT_DIR, dbt_executable, export_for_subprocesses, load_settings
 from ingestion.pipeline import FAMILIES
 
@@ -27,8 +29,21 @@ class VenvDbtCliResource(DbtCliResource):
     """The dbt CLI of this virtualenv (settings.dbt_executable), whose version is the installed dbt-core's.
 
     dagster-dbt asks the executable (`dbt --version`, ~4 s of start-up) once per run; the answer
-    is already in the package metadata.
+    is already in the package metadata. During a run, dbt is warm (lib/warm_dbt.py): loaded once
+    in the background while the run ingests, each invocation forked from it.
     """
+
+    _warm: WarmDbt | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        super().setup_for_execution(context)
+        self._warm = WarmDbt(dbt_project.project_dir, dbt_project.project_dir / dbt_project.target_path)
+        os.environ[SOCKET_VARIABLE] = self._warm.socket_path  # dagster-dbt passes os.environ to dbt
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        os.environ.pop(SOCKET_VARIABLE, None)
+        if self._warm is not None:
+            self._warm.stop()
 
     @cached_property
     def _cli_version(self) -> version.Version:
@@ -108,6 +123,7 @@ def voc_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
             "project, so dbt is not run and the steps after it are skipped."
         )
         return
+    release_warehouse(settings.warehouse)  # the dbt subprocess needs the file lock
     preload_great_expectations()  # the checks after this step need it; this process waits on dbt meanwhile
     command = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable"]
     with environment(dbt_window_env(window)):

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from dagster_project.lib.memory import release_memory_after
 from dagster_project.lib.partitions import LOOKBACK_DAYS, daily_partitions, single_run, window_days
-from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, warehouse_connection
+from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, release_warehouse, warehouse_connection
 from dagster_project.settings import load_settings
 from udfs.codeframe.batch import classify_frame_parallel, close_pools
 from udfs.codeframe.classifier import get_classifier
@@ -89,6 +89,7 @@ def code_window(context: dg.AssetExecutionContext, warehouse, first_day: str, en
     """Codes the utterances of [first_day, end_day) that this codeframe version has not coded with their current text."""
     codeframe_path = str(load_settings().codeframe)
     version = get_classifier(codeframe_path).version
+    release_warehouse(warehouse)  # the classifier workers fork from this process: no open database in them
     with tempfile.TemporaryDirectory(prefix="voc-codes-") as scratch:
         todo_path = Path(scratch) / "todo.parquet"
         todo_count = spool_uncoded(warehouse, todo_path, first_day, end_day, version)

@@ -1,0 +1,183 @@
+"""A warm dbt for the run: dbt imported and the project's manifest loaded once, each invocation forked from it.
+
+A `dbt build` subprocess spends ~3.5 s before its first node (starting Python, importing dbt and
+the DuckDB adapter, loading the manifest) whatever the size of the window, and a refresh runs it
+twice. The dbt resource starts `serve` in a background process when the run starts, so that work
+overlaps ingestion; dagster-dbt then runs `voc-dbt` (`launch`) as its dbt executable, which hands
+its arguments, environment, working directory and standard streams to the warm process over a
+Unix socket and exits with the code of the forked dbt. dagster-dbt reads dbt's JSON log from
+stdout exactly as from a plain dbt process. Without a warm process (outside a run, or if it failed
+to start) `voc-dbt` simply becomes the real `dbt`.
+
+The forked dbt uses the manifest parsed when the warm process started: the project's files do not
+change within a run, and the partition window reaches dbt through environment variables that
+models read at run time, not at parse time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+SOCKET_VARIABLE = "VOC_WARM_DBT_SOCKET"
+_LENGTH = struct.Struct("!I")
+_STREAMS = (0, 1, 2)
+_FORKED = b"F"
+_PR_SET_PDEATHSIG = 1
+
+
+def real_dbt() -> str:
+    return str(Path(sys.executable).parent / "dbt")
+
+
+# -- the client: `voc-dbt`, dagster-dbt's dbt executable -------------------------------------------
+def launch() -> None:
+    """Run `dbt <args>` in the run's warm dbt if there is one, else exec the real dbt."""
+    args = sys.argv[1:]
+    path = os.environ.get(SOCKET_VARIABLE)
+    client = None
+    if path:
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            client.connect(path)
+        except OSError:
+            client.close()
+            client = None
+    if client is None:
+        os.execv(real_dbt(), [real_dbt(), *args])
+    request = json.dumps({"argv": args, "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
+    socket.send_fds(client, [_LENGTH.pack(len(request)) + request], list(_STREAMS))
+    if _receive_exactly(client, len(_FORKED)) != _FORKED:  # the warm process died before it forked dbt
+        os.execv(real_dbt(), [real_dbt(), *args])
+    for forwarded in (signal.SIGINT, signal.SIGTERM):  # dagster-dbt interrupts dbt with SIGINT
+        signal.signal(forwarded, lambda number, _frame: client.sendall(_LENGTH.pack(number)))
+    reply = _receive_exactly(client, _LENGTH.size)
+    sys.exit(_LENGTH.unpack(reply)[0] if reply else 2)
+
+
+def _receive_exactly(connection: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = connection.recv(size - len(data))
+        if not chunk:
+            return b""
+        data += chunk
+    return data
+
+
+# -- the server: imports dbt, parses once, forks one dbt per request ------------------------------
+def serve(socket_path: str, project_dir: str, target_path: str) -> None:
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C reaches the forked dbt itself
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(socket_path)
+    listener.listen(8)  # clients that come while dbt is still loading wait in the backlog
+
+    from dbt.cli.main import dbtRunner
+
+    os.chdir(project_dir)
+    parsed = dbtRunner().invoke(["parse", "--quiet", "--target-path", target_path])
+    manifest = parsed.result if parsed.success else None  # without it, each fork parses (partially) itself
+    while True:
+        connection, _ = listener.accept()
+        with connection:
+            _serve_one(listener, connection, lambda argv: dbtRunner(manifest=manifest).invoke(argv))
+
+
+def _serve_one(listener: socket.socket, connection: socket.socket, invoke) -> None:
+    message, streams, _flags, _address = socket.recv_fds(connection, 1 << 16, len(_STREAMS))
+    length = _LENGTH.unpack(message[: _LENGTH.size])[0]
+    body = message[_LENGTH.size:] + _receive_exactly(connection, length + _LENGTH.size - len(message))
+    request = json.loads(body)
+    child = os.fork()
+    if child == 0:
+        listener.close()
+        connection.close()
+        _run_forked_dbt(request, streams, invoke)
+    for stream in streams:
+        os.close(stream)
+    connection.sendall(_FORKED)
+    print(f"dbt {' '.join(request['argv'][:1])}: forked pid {child}", flush=True)
+    # Relay the client's signals until dbt exits; a client that disappears takes dbt with it.
+    while True:
+        finished, status = os.waitpid(child, os.WNOHANG)
+        if finished:
+            connection.sendall(_LENGTH.pack(os.waitstatus_to_exitcode(status) & 0xFF))
+            return
+        connection.settimeout(0.05)
+        try:
+            signal_message = _receive_exactly(connection, _LENGTH.size)
+        except TimeoutError:
+            continue
+        os.kill(child, _LENGTH.unpack(signal_message)[0] if signal_message else signal.SIGTERM)
+        if not signal_message:
+            os.waitpid(child, 0)
+            return
+
+
+def _run_forked_dbt(request: dict, streams: list[int], invoke) -> None:
+    code = 2
+    try:
+        _die_with_parent()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for target, source in zip(_STREAMS, streams):
+            os.dup2(source, target)
+            os.close(source)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        result = invoke(request["argv"])
+        code = 0 if result.success else (2 if result.exception else 1)
+    except BaseException as error:  # noqa: BLE001 - the exit code tells dagster-dbt; the message its log
+        print(f"voc-dbt: {error!r}", file=sys.stderr)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _die_with_parent() -> None:
+    """A killed refresh must not leave a dbt behind that holds the warehouse's lock."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+class WarmDbt:
+    """The background warm-dbt process of one run."""
+
+    def __init__(self, project_dir: Path, target_path: Path):
+        self.directory = Path(tempfile.mkdtemp(prefix="voc-dbt-"))
+        self.socket_path = str(self.directory / "dbt.sock")
+        self.log_path = Path(target_path) / "warm_dbt.log"
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", __name__, self.socket_path, str(project_dir), str(target_path)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        Path(self.socket_path).unlink(missing_ok=True)
+        self.directory.rmdir()
+
+
+if __name__ == "__main__":
+    serve(*sys.argv[1:4])

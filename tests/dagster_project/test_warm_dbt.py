@@ -1,0 +1,81 @@
+"""`voc-dbt`: dbt forked from the run's warm process, or the plain dbt when there is none."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dagster_project.defs.transform.dbt import dbt_project
+from dagster_project.lib.warm_dbt import SOCKET_VARIABLE, WarmDbt
+
+VOC_DBT = Path(sys.executable).parent / "voc-dbt"
+
+
+def _voc_dbt(*args: str, socket_path: str | None, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, SOCKET_VARIABLE: socket_path or ""}
+    return subprocess.run([str(VOC_DBT), *args], cwd=dbt_project.project_dir, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def warm(tmp_path_factory):
+    warm = WarmDbt(dbt_project.project_dir, tmp_path_factory.mktemp("warm-target"))
+    yield warm
+    warm.stop()
+
+
+def test_without_a_warm_process_it_is_plain_dbt(tmp_path):
+    result = _voc_dbt("--version", socket_path=str(tmp_path / "nobody-listens.sock"))
+    assert result.returncode == 0 and "dbt" in result.stdout.lower()
+
+
+def test_an_invocation_runs_in_a_fork_of_the_warm_process(warm):
+    result = _voc_dbt("ls", "--resource-type", "model", "--output", "name", "--quiet", socket_path=warm.socket_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "int_feedback_unified" in result.stdout.split()
+    assert "dbt ls: forked pid" in warm.log_path.read_text()
+
+
+def test_the_exit_code_of_a_failed_invocation_comes_back(warm):
+    result = _voc_dbt("build", "--no-such-flag", socket_path=warm.socket_path)
+    assert result.returncode == 2
+
+
+def test_a_dbt_whose_client_is_killed_is_stopped(warm, tmp_path):
+    """dagster-dbt's interrupt kills `voc-dbt`; the warm process must not leave that dbt running."""
+    long_query = "select sum(i * i) from range(50000000000) t(i)"  # minutes of work
+    client = subprocess.Popen([str(VOC_DBT), "show", "--inline", long_query], cwd=dbt_project.project_dir,
+                              env={**os.environ, SOCKET_VARIABLE: warm.socket_path,
+                                   "VOC_WAREHOUSE": str(tmp_path / "scratch.duckdb")},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while "dbt show: forked pid" not in warm.log_path.read_text():
+        assert time.monotonic() < deadline, "the warm process never forked dbt show"
+        time.sleep(0.05)
+    forked = int(warm.log_path.read_text().rsplit("dbt show: forked pid ", 1)[1].split()[0])
+    time.sleep(3)  # dbt is inside the query by now
+    assert _running(forked)
+    client.kill()
+    client.wait()
+    deadline = time.monotonic() + 10
+    while _running(forked):
+        assert time.monotonic() < deadline, "the forked dbt outlived its client"
+        time.sleep(0.05)
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def test_stop_ends_the_warm_process(tmp_path):
+    warm = WarmDbt(dbt_project.project_dir, tmp_path)
+    warm.stop()
+    assert warm.process.poll() is not None and not Path(warm.socket_path).exists()
