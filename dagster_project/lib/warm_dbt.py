@@ -24,6 +24,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 SOCKET_VARIABLE = "VOC_WARM_DBT_SOCKET"
@@ -31,6 +32,7 @@ _LENGTH = struct.Struct("!I")
 _STREAMS = (0, 1, 2)
 _FORKED = b"F"
 _PR_SET_PDEATHSIG = 1
+BIND_TIMEOUT_SECONDS = 10
 
 
 def real_dbt() -> str:
@@ -166,6 +168,11 @@ class WarmDbt:
                 [sys.executable, "-m", __name__, self.socket_path, str(project_dir), str(target_path)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             )
+        # The socket exists within ~0.1 s (bound before dbt is imported); clients that come before dbt
+        # is loaded wait in its backlog. Without it they would fall back to a cold dbt.
+        deadline = time.monotonic() + BIND_TIMEOUT_SECONDS
+        while not Path(self.socket_path).exists() and self.process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def stop(self) -> None:
         if self.process.poll() is None:

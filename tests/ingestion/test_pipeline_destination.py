@@ -1,0 +1,31 @@
+"""The family pipeline on an open warehouse connection: dlt's duckdb destination, configured once."""
+
+from __future__ import annotations
+
+import dlt
+import duckdb
+
+from ingestion.pipeline import duckdb_connection, make_pipeline
+
+
+def test_it_is_dlts_duckdb_destination_with_its_configuration_resolved_once(monkeypatch, tmp_path):
+    connection = duckdb.connect(str(tmp_path / "voc.duckdb"))
+    destination = duckdb_connection(connection)
+    plain = dlt.destinations.duckdb(connection)
+    assert (destination.destination_type, destination.destination_name) == (plain.destination_type, plain.destination_name)
+    resolutions = []
+    original = duckdb_connection.configuration
+    monkeypatch.setattr(duckdb_connection, "configuration",
+                        lambda self, *args, **kwargs: resolutions.append(1) or original(self, *args, **kwargs))
+    first = destination.capabilities()
+    assert destination.capabilities().max_identifier_length == first.max_identifier_length
+    assert len(resolutions) == 1
+    connection.close()
+
+
+def test_a_load_through_the_connection_leaves_it_open(tmp_path):
+    connection = duckdb.connect(str(tmp_path / "voc.duckdb"))
+    pipeline = make_pipeline("ops", connection, tmp_path / "pipelines", dev_mode=True)
+    pipeline.run([{"id": 1}, {"id": 2}], table_name="probe")
+    assert connection.execute(f"select count(*) from {pipeline.dataset_name}.probe").fetchone()[0] == 2
+    connection.close()
