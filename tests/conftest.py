@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-SESSION_DIR = Path(tempfile.mkdtemp(prefix="voc-tests-"))
+# Test modules import helpers from `tests.conftest`, a second import of this file: it must not start a new session.
+SESSION_DIR = Path(os.environ.get("VOC_TEST_SESSION_DIR") or tempfile.mkdtemp(prefix="voc-tests-"))
+os.environ["VOC_TEST_SESSION_DIR"] = str(SESSION_DIR)
 os.environ["VOC_WAREHOUSE"] = str(SESSION_DIR / "warehouse" / "voc.duckdb")
 os.environ["VOC_LANDING"] = str(SESSION_DIR / "world" / "landing")
 os.environ.pop("VOC_TRUTH", None)

@@ -68,7 +68,7 @@ class WarehouseResource(dg.ConfigurableResource):
         return hold_warehouse(load_settings().warehouse)
 
     def release(self) -> None:
-        release_warehouse(load_settings().warehouse)
+        release_warehouse()
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         self.release()

@@ -110,20 +110,21 @@ def voc_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """
     window = context.partition_time_window
     window_start, window_end = window_days(window)
+    run_settings = load_settings()
     raw_upstream = {
         dep for key in context.selected_asset_keys for dep in context.assets_def.asset_deps[key] if is_raw_key(dep)
     }
     # Only the step that reads raw tables records (and may skip) a build; the later one completes it.
-    fingerprint = project_fingerprint(DBT_PROJECT_DIR, also=[settings.codeframe]) if raw_upstream else None
+    fingerprint = project_fingerprint(DBT_PROJECT_DIR, also=[run_settings.codeframe]) if raw_upstream else None
     if raw_upstream_loaded_in_run(context, raw_upstream) and is_built(
-        settings.warehouse, FAMILIES, fingerprint, window_start, window_end
+        run_settings.warehouse, FAMILIES, fingerprint, window_start, window_end
     ):
         context.log.info(
             f"Nothing new: no load has seen a record since dbt built {window_start} … {window_end} with this "
             "project, so dbt is not run and the steps after it are skipped."
         )
         return
-    release_warehouse(settings.warehouse)  # the dbt subprocess needs the file lock
+    release_warehouse()  # the dbt subprocess needs the file lock
     preload_great_expectations()  # the checks after this step need it; this process waits on dbt meanwhile
     command = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable"]
     with environment(dbt_window_env(window)):
@@ -131,6 +132,6 @@ def voc_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         invocation = dbt.cli(command, context=context, target_path=dbt_project.project_dir / dbt_project.target_path)
     yield from invocation.stream()
     if raw_upstream:
-        record_build(settings.warehouse, FAMILIES, fingerprint, window_start, window_end, context.run.run_id)
+        record_build(run_settings.warehouse, FAMILIES, fingerprint, window_start, window_end, context.run.run_id)
     else:
-        complete_builds(settings.warehouse, context.run.run_id)
+        complete_builds(run_settings.warehouse, context.run.run_id)

@@ -89,7 +89,7 @@ def code_window(context: dg.AssetExecutionContext, warehouse, first_day: str, en
     """Codes the utterances of [first_day, end_day) that this codeframe version has not coded with their current text."""
     codeframe_path = str(load_settings().codeframe)
     version = get_classifier(codeframe_path).version
-    release_warehouse(warehouse)  # the classifier workers fork from this process: no open database in them
+    release_warehouse()  # the classifier workers fork from this process: no open database in them
     with tempfile.TemporaryDirectory(prefix="voc-codes-") as scratch:
         todo_path = Path(scratch) / "todo.parquet"
         todo_count = spool_uncoded(warehouse, todo_path, first_day, end_day, version)
