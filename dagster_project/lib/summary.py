@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 
 from dagster_project.lib.keys import is_raw_key
@@ -116,6 +117,15 @@ def print_refresh_summary(warehouse: Path, result, seconds: float) -> None:
     for event in failures:
         error = event.step_failure_data.error
         print(f"\nFAILED step {event.step_key}: {error.message.strip() if error else 'unknown error'}")
-    for check in result.get_asset_check_evaluations():
-        if not check.passed:
-            print(f"check failed: {check.asset_key.to_user_string()} {check.check_name}")
+    for line in unpassed_check_lines(result):
+        print(line)
+
+
+def unpassed_check_lines(result) -> list[str]:
+    """One line per check that did not pass; a WARN-severity check (e.g. master data a day late) is a warning."""
+    return [
+        f"check {'warning' if check.severity == dg.AssetCheckSeverity.WARN else 'failed'}: "
+        f"{check.asset_key.to_user_string()} {check.check_name}"
+        for check in result.get_asset_check_evaluations()
+        if not check.passed
+    ]

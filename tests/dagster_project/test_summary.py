@@ -4,7 +4,7 @@ import time
 
 import dagster as dg
 
-from dagster_project.lib.summary import STAGES, step_seconds_by_stage
+from dagster_project.lib.summary import STAGES, step_seconds_by_stage, unpassed_check_lines
 
 
 def _asset(key: list[str], deps=()):
@@ -32,3 +32,20 @@ def test_each_step_counts_in_the_stage_of_what_it_wrote():
     assert all(value > 0 for value in seconds.values()), seconds
     only_ingest = step_seconds_by_stage(dg.materialize([raw]))
     assert only_ingest["ingest (dlt)"] > 0 and sum(only_ingest.values()) == only_ingest["ingest (dlt)"]
+
+
+def test_a_failed_warn_check_is_a_warning_and_an_error_check_a_failure():
+    @dg.asset(
+        key=["staging", "stg_vehicles"],
+        check_specs=[dg.AssetCheckSpec(name, asset=["staging", "stg_vehicles"]) for name in ("late_master", "unique_vin", "not_null")],
+    )
+    def vehicles():
+        yield dg.MaterializeResult()
+        yield dg.AssetCheckResult(check_name="late_master", passed=False, severity=dg.AssetCheckSeverity.WARN)
+        yield dg.AssetCheckResult(check_name="unique_vin", passed=False, severity=dg.AssetCheckSeverity.ERROR)
+        yield dg.AssetCheckResult(check_name="not_null", passed=True)
+
+    assert sorted(unpassed_check_lines(dg.materialize([vehicles]))) == [
+        "check failed: staging/stg_vehicles unique_vin",
+        "check warning: staging/stg_vehicles late_master",
+    ]
