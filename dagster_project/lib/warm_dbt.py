@@ -174,6 +174,11 @@ class WarmDbt:
         while not Path(self.socket_path).exists() and self.process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
 
+    @staticmethod
+    def supported() -> bool:
+        """Forking and Unix sockets (Linux, macOS); elsewhere every invocation is a plain dbt."""
+        return hasattr(os, "fork") and hasattr(socket, "AF_UNIX") and hasattr(socket, "send_fds")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()

@@ -37,8 +37,9 @@ class VenvDbtCliResource(DbtCliResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         super().setup_for_execution(context)
-        self._warm = WarmDbt(dbt_project.project_dir, dbt_project.project_dir / dbt_project.target_path)
-        os.environ[SOCKET_VARIABLE] = self._warm.socket_path  # dagster-dbt passes os.environ to dbt
+        if WarmDbt.supported():
+            self._warm = WarmDbt(dbt_project.project_dir, dbt_project.project_dir / dbt_project.target_path)
+            os.environ[SOCKET_VARIABLE] = self._warm.socket_path  # dagster-dbt passes os.environ to dbt
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         os.environ.pop(SOCKET_VARIABLE, None)
