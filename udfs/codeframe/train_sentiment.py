@@ -42,8 +42,12 @@ NEUTRAL_MARGIN = 0.5
 CAR_WEIGHT = 3.0
 # NB-SVM-style scaling (Wang & Manning 2012), off when 0: each n-gram column is scaled by
 # |log-count ratio|**NB_POWER before the L2 fit, so n-grams that separate the classes cost less to use;
-# the scale folds into the shipped weights (no run-time cost).
-NB_POWER = 0.0  # off
+# the scale folds into the shipped weights (no run-time cost). Off: `--cv-pipeline` on the odd rows
+# (three 5-fold partitions averaged, codeframe 1.5.1, C=4) gave power 0.5 car 0.8863 -> 0.8897,
+# chnsenticorp_htl 0.8517 -> 0.8569, waimai_10k 0.8875 -> 0.8864, but the model it trains lets corpus
+# artefacts outweigh the rules on plain texts (贵 and 点贵 came out as praise; 价格有点贵 and
+# 外观很漂亮，但是油耗太高了 turned positive, failing test_codeframe).
+NB_POWER = 0.0
 NB_ALPHA = 1.0  # smoothing of the presence counts
 NB_FLOOR = 1e-3  # an n-gram with no lean keeps a tiny scale (its weight is then pruned)
 DEFAULT_CORPORA = ("car", "waimai_10k", "chnsenticorp_htl")
