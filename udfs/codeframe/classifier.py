@@ -200,6 +200,8 @@ class Classifier:
             role(term).rhetorical = True
         for term, weight in (lex.verdict or {}).items():
             role(term).verdict = weight
+        for term in lex.restrictive:
+            role(term).restrictive = True
         for term in cf.point_type.get("suggestion_cues", ()):
             role(term).suggestion = True
         for term in cf.point_type.get("unmet_need_cues", ()):
@@ -264,10 +266,14 @@ class Classifier:
     def analyse_compact(self, text) -> tuple:
         """(sentiment, sentiment_score, ((code, sentiment, score, severity, point_type, evidence, start, end), ...)):
         the analysis as plain tuples, cheap to build and to pickle between processes."""
-        score, hits, suggestion, ngram_sum, positions = self._analyse_rules(text)
+        score, hits, suggestion, ngram_sum, positions, wish_only = self._analyse_rules(text)
         model = self.sentiment_model
         if model is not None:
             learned = model.score(score, ngram_sum, positions, aspect_coded=bool(hits))
+            if wish_only and 0 <= learned <= LEARNED_OVERRULES:
+                # a wish and no opinion (希望座椅能再软一点): the n-grams of the wished-for praise are no verdict
+                # on what the customer has; only a confident learned verdict overrules the wish's lean
+                learned = score
             if learned > -1.0 and hits and any(hit[3] == "critical" for hit in hits.values()):
                 learned = -1.0  # a safety failure keeps the utterance negative
             if len(hits) == 1 and (learned > LEARNED_OVERRULES or learned < -LEARNED_OVERRULES):
@@ -279,7 +285,8 @@ class Classifier:
         return sentiment.label(score), sentiment.squash(score), ordered
 
     def _analyse_rules(self, text) -> tuple:
-        """(rule score, {leaf index: compact hit}, any suggestion, Σ n-gram weights, n-gram positions)."""
+        """(rule score, {leaf index: compact hit}, any suggestion, Σ n-gram weights, n-gram positions, whether
+        the score is only a wish's lean: no opinion, a suggestion cue)."""
         text, norm = self._text_and_voice(text)
         clauses, scored, ngram_sum, positions = self._scored_clauses(norm)
         if not clauses:
@@ -288,7 +295,7 @@ class Classifier:
             if self._critical_any is not None and self._critical_hint.search(norm) and self._critical_any.search(norm):
                 self._critical_phrases(text, norm, hits_only)
                 score = min(score, -1.0) if hits_only else score
-            return score, hits_only, False, ngram_sum, positions
+            return score, hits_only, False, ngram_sum, positions, False
         hits: dict[int, tuple] = {}
         summaries: dict[int, tuple] = {}
         previous_end = -1  # end of the last clause that coded a specific (non-generic) aspect
@@ -350,7 +357,8 @@ class Classifier:
             score += _fallback_score(norm)
             if any_suggestion and -0.05 <= score <= 0.05:
                 score -= SUGGESTION_LEAN  # 希望早餐有所改善: a wish names something that falls short
-        return score, hits, any_suggestion, ngram_sum, positions
+                return score, hits, any_suggestion, ngram_sum, positions, True
+        return score, hits, any_suggestion, ngram_sum, positions, False
 
     def analyse_many(self, texts) -> list[Analysis]:
         """Identical texts are analysed once (feeds repeat templates, greetings, 好评)."""

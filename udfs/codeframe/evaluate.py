@@ -196,6 +196,14 @@ def _split(frame: pd.DataFrame, order: pd.Series, split: str) -> pd.DataFrame:
     return frame[order.astype(int) % 2 == parity]
 
 
+def clause_polarity(analysis, terms: set[str], mapping: dict[str, tuple[str, ...]]) -> int:
+    """A car clause's predicted polarity: the sentiment of its labelled aspect's hit when it has one,
+    else the utterance's sentiment (0, neutral, counts as wrong)."""
+    matched = [hit for hit in analysis.hits if hit.code != UNCODED
+               and any(_accepts(hit.code, mapping.get(t, ())) for t in terms)]
+    return next((hit.sentiment for hit in matched if hit.sentiment), 0) or analysis.sentiment
+
+
 def evaluate_car_clauses(real_dir: Path, split: str = "even", codeframe_path=None, mapping_path=None,
                          out=print, detail: bool = True) -> dict:
     mapping = load_mapping(mapping_path or CAR_ASPECT_MAPPING, "aspects")
@@ -210,10 +218,8 @@ def evaluate_car_clauses(real_dir: Path, split: str = "even", codeframe_path=Non
         terms = {term.strip() for term in str(row.feature).split(",") if term.strip()}
         hits = {hit.code: hit for hit in analysis.hits if hit.code != UNCODED}
         counts.add(match_labels(terms, set(hits), mapping))
-        matched = [hit for code, hit in hits.items() if any(_accepts(code, mapping.get(t, ())) for t in terms)]
-        aspect = next((hit.sentiment for hit in matched if hit.sentiment), 0)
         gold_polarity.append(int(row.polarity))
-        predicted_polarity.append(aspect or analysis.sentiment)
+        predicted_polarity.append(clause_polarity(analysis, terms, mapping))
     table = _label_table(counts)
     accuracy, macro_f1 = sentiment_scores(gold_polarity, predicted_polarity)
     result = {"rows": len(data), "aspect": _summary(table), "polarity_accuracy": accuracy,

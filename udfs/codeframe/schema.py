@@ -321,6 +321,9 @@ def _lexicon(check: _Checker, node) -> dict:
     # optional: hedged complaints (小了点, 美中不足, 有点旧) that a satisfied customer still writes: weaker
     if "mild_negative" in fields:
         lexicon["mild_negative"] = check.words(fields["mild_negative"], "lexicon.mild_negative")
+    # optional: "only then" words (才能, 才会): a good that comes only under a condition is a shortcoming
+    if "restrictive" in fields:
+        lexicon["restrictive"] = check.words(fields["restrictive"], "lexicon.restrictive")
     # optional: clause weights of verdict cues (总体来说, 不会再来): such a clause speaks for the whole text
     lexicon["verdict"] = _weighted_lists(check, fields, node, "verdict", required=False)
     return lexicon

@@ -42,6 +42,7 @@ class SentimentLexicon:
     excess: frozenset[str]
     blockers: frozenset[str]
     verdict: dict = None  # cue -> clause weight (总体来说 3, 不会再来 2.5)
+    restrictive: frozenset = frozenset()  # "only then" (才能): the praise after it is conditional
 
 
 def build_lexicon(codeframe_lexicon: dict) -> SentimentLexicon:
@@ -56,7 +57,8 @@ def build_lexicon(codeframe_lexicon: dict) -> SentimentLexicon:
     for weight, words in codeframe_lexicon.get("degree", ()):
         degree.update({w: weight for w in words})
     negators = frozenset(w for w in hownet["deny"] if len(w) > 1) | frozenset(codeframe_lexicon.get("negators", ()))
-    not_opinions = ambiguous | neutral | negators | set(degree)
+    restrictive = frozenset(codeframe_lexicon.get("restrictive", ()))
+    not_opinions = ambiguous | neutral | negators | set(degree) | restrictive  # 才能 is also "talent" in HowNet
     polarity = {w: 1.0 for w in pos - not_opinions}
     polarity.update({w: -1.0 for w in neg - not_opinions})
     polarity.update({w.lower(): 1.0 for w in codeframe_lexicon.get("positive", ())})
@@ -69,7 +71,8 @@ def build_lexicon(codeframe_lexicon: dict) -> SentimentLexicon:
                             rhetorical=frozenset(codeframe_lexicon.get("rhetorical", ())),
                             excess=frozenset(codeframe_lexicon.get("excess", ())),
                             blockers=frozenset(w for w in neutral if len(w) > 1),
-                            verdict={w: weight for weight, words in codeframe_lexicon.get("verdict", ()) for w in words})
+                            verdict={w: weight for weight, words in codeframe_lexicon.get("verdict", ()) for w in words},
+                            restrictive=restrictive)
 
 
 @dataclass(slots=True)
@@ -96,9 +99,10 @@ class Role:
     absence: bool = False  # a negator that says something is missing (没有, 无, 缺少)
     absent_after: bool = False  # 都没有 / 也没有 after a problem word: the problem is absent (一点异响都没有)
     verdict: float = 0.0  # a cue that its clause speaks for the whole text (总体来说, 不会再来): clause weight
+    restrictive: bool = False  # 才能 / 才会: the praise that follows holds only under a condition
 
     def carries_opinion(self) -> bool:
-        return bool(self.polarity or self.magnitude or self.leaves or self.degree or self.negator)
+        return bool(self.polarity or self.magnitude or self.leaves or self.degree or self.negator or self.restrictive)
 
 
 @dataclass(slots=True)
@@ -143,6 +147,9 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
                 negator_end, negator_index = end, i
             else:
                 dangling = i  # 后排不能放倒 / 后视镜加热没有: an inability or absence
+            continue
+        if role.restrictive and not role.polarity:
+            overdo = True  # 热车十分钟才会安静: a good that comes only late or under a condition
             continue
         modifies_next = following is not None and units[i + 1][0] == end and bool(following.polarity or following.magnitude)
         if role.degree and (modifies_next or not (role.polarity or role.magnitude or role.leaves)):

@@ -1,7 +1,7 @@
 """Train the learned sentiment layer (`learned.py`) from the ODD rows of the labelled real files.
 
     python -m udfs.codeframe.train_sentiment [--real DIR] [--out udfs/codeframe/sentiment_model.json.gz]
-                                             [--corpora car,waimai_10k,chnsenticorp_htl] [--cv]
+                                             [--corpora car,waimai_10k,chnsenticorp_htl] [--cv | --cv-pipeline]
 
 Hold-out rule (shared/data/real/README.md: "If you train on any of them, hold out a fixed split and
 report on that split only"): this script reads only the odd rows — 序号 odd for the car clauses, odd
@@ -12,8 +12,13 @@ Model: L2-regularised logistic regression (L-BFGS, scipy, training only) over ch
 the classifier's own spans (document frequency ≥ MIN_DF), length-normalised by sqrt(n-gram positions
 + 1), plus two features from the lexicon rules' score (tanh and sign). Weights below PRUNE are dropped.
 Same rows, same codeframe -> the same bytes on one machine. L-BFGS runs on OpenBLAS, whose kernels
-differ between CPUs, so another machine lands a hair away (weights within ~1e-3); what makes the
+differ between CPUs, so another machine lands a hair away (weights within ~1e-2); what makes the
 weights stale is a change of their inputs, and `meta.inputs_digest` fingerprints exactly those.
+
+`--cv` prints 5-fold accuracy of the utterance-level learned verdict alone; `--cv-pipeline` scores the
+odd rows through the whole classifier as `voc eval --real` does (a car clause by its labelled aspect's
+sentiment, else the utterance's), each fold with weights trained without it: the measure to decide a
+rule or model change by (`--predictions FILE` writes each odd row's prediction for error analysis).
 """
 from __future__ import annotations
 
@@ -51,7 +56,8 @@ def odd_rows(real_dir: Path, corpora=DEFAULT_CORPORA) -> pd.DataFrame:
                 data = pd.read_csv(path, dtype={"序号": int})
                 data = data[data["序号"] % 2 == 1]
                 frames.append(pd.DataFrame({"text": data["comment"].astype(str), "label": (data["polarity"] > 0).astype(int),
-                                            "corpus": name.removesuffix(".csv"), "row": data["序号"]}))
+                                            "corpus": name.removesuffix(".csv"), "row": data["序号"],
+                                            "feature": data["feature"].astype(str)}))
     for name in REVIEW_CORPORA:
         corpus = name.removesuffix(".csv")
         path = real_dir / name
@@ -141,6 +147,11 @@ def train(real_dir: Path, corpora=DEFAULT_CORPORA, c: float = C) -> SentimentMod
     rows = odd_rows(real_dir, corpora)
     classifier = Classifier(sentiment_model=None)
     grams, rules, positions = featurise(classifier, rows["text"])
+    return fit_model(rows, grams, rules, positions, c, classifier.version)
+
+
+def fit_model(rows: pd.DataFrame, grams, rules, positions, c: float = C, version: str = "") -> SentimentModel:
+    """The model fitted on `rows` (with their featurised n-grams, rule features and positions)."""
     vocab = vocabulary(grams)
     X = design(grams, rules, positions, vocab)
     y = rows["label"].to_numpy(dtype=np.float64)
@@ -149,10 +160,57 @@ def train(real_dir: Path, corpora=DEFAULT_CORPORA, c: float = C) -> SentimentMod
     weights = {g: float(w) for g, w in zip(names, coef[2:]) if abs(w) >= PRUNE}
     meta = {"trained_on": {corpus: int(n) for corpus, n in rows["corpus"].value_counts().sort_index().items()},
             "split": "odd rows only (序号 odd / odd 0-based row numbers)", "min_df": MIN_DF, "C": c,
-            "prune": PRUNE, "car_weight": CAR_WEIGHT, "codeframe_version": classifier.version, "vocabulary": len(vocab),
+            "prune": PRUNE, "car_weight": CAR_WEIGHT, "codeframe_version": version, "vocabulary": len(vocab),
             "inputs_digest": inputs_digest(rows, grams, rules)}
     return SentimentModel(weights=weights, bias=bias, rule_weights=(float(coef[0]), float(coef[1])),
                           neutral_margin=NEUTRAL_MARGIN, ngram_max=NGRAM_MAX, meta=meta)
+
+
+def pipeline_cross_validate(real_dir: Path, corpora=DEFAULT_CORPORA, c: float = C, folds: int = 5,
+                            predictions: Path | None = None, out=print) -> dict[str, float]:
+    """Accuracy through the whole classifier, as `voc eval --real` scores it, over `folds` fixed folds of
+    the odd rows (fold = position % folds): each fold is analysed with weights trained without it. A car
+    clause's prediction is its labelled aspect's sentiment, else the utterance's (evaluate.clause_polarity);
+    a review's is the utterance's. `predictions`: write every odd row's prediction there (error analysis)."""
+    from udfs.codeframe.evaluate import CAR_ASPECT_MAPPING, clause_polarity, load_mapping
+
+    rows = odd_rows(real_dir, corpora)
+    classifier = Classifier(sentiment_model=None)
+    grams, rules, positions = featurise(classifier, rows["text"])
+    mapping = load_mapping(CAR_ASPECT_MAPPING, "aspects")
+    is_car = rows["corpus"].str.startswith("car").to_numpy()
+    terms = [{t.strip() for t in str(f).split(",") if t.strip()} if car else None
+             for f, car in zip(rows.get("feature", [None] * len(rows)), is_car)]
+
+    def predict(index) -> list[int]:
+        classifier._span_cache, classifier._span_cache_old = {}, {}
+        out_ = []
+        for i in index:
+            analysis = classifier.analyse(rows["text"].iat[i])
+            out_.append(clause_polarity(analysis, terms[i], mapping) if is_car[i] else analysis.sentiment)
+        return out_
+
+    rules_only = np.asarray(predict(range(len(rows))))
+    fold = np.arange(len(rows)) % folds
+    predicted = np.zeros(len(rows), dtype=int)
+    for k in range(folds):
+        train_idx, test_idx = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+        classifier.sentiment_model = fit_model(rows.iloc[train_idx], [grams[i] for i in train_idx], rules[train_idx],
+                                               positions[train_idx], c, classifier.version)
+        predicted[test_idx] = predict(test_idx)
+    classifier.sentiment_model = None
+    gold = np.where(rows["label"].to_numpy() > 0, 1, -1)
+    groups = {"car (both files)": is_car} | {corpus: (rows["corpus"] == corpus).to_numpy()
+                                              for corpus in sorted(rows["corpus"].unique()) if not corpus.startswith("car")}
+    result = {}
+    for name, mask in groups.items():
+        result[name] = float((predicted[mask] == gold[mask]).mean())
+        out(f"{name} (n={int(mask.sum())}): {folds}-fold CV through the classifier {result[name]:.4f} "
+            f"(rules alone {(rules_only[mask] == gold[mask]).mean():.4f}; neutral {(predicted[mask] == 0).mean():.3f})")
+    if predictions is not None:
+        frame = rows.assign(gold=gold, predicted=predicted, rules=rules_only, fold=fold, rule_score=rules[:, 0])
+        frame.to_csv(predictions, index=False)
+    return result
 
 
 def cross_validate(real_dir: Path, corpora=DEFAULT_CORPORA, cs=(0.5, 1.0, 2.0, 4.0, 8.0, 16.0), folds: int = 5) -> None:
@@ -186,11 +244,17 @@ def main(argv=None) -> None:
     parser.add_argument("--corpora", default=",".join(DEFAULT_CORPORA), help="car, waimai_10k, chnsenticorp_htl")
     parser.add_argument("--c", type=float, default=C)
     parser.add_argument("--cv", action="store_true", help="only print cross-validated accuracy on the odd rows")
+    parser.add_argument("--cv-pipeline", action="store_true",
+                        help="only print 5-fold CV accuracy on the odd rows through the whole classifier (as voc eval scores)")
+    parser.add_argument("--predictions", type=Path, help="with --cv-pipeline: write each odd row's CV prediction here")
     args = parser.parse_args(argv)
     real_dir = args.real or default_real_dir()
     corpora = tuple(part.strip() for part in args.corpora.split(",") if part.strip())
     if args.cv:
         cross_validate(real_dir, corpora)
+        return
+    if args.cv_pipeline:
+        pipeline_cross_validate(real_dir, corpora, args.c, predictions=args.predictions)
         return
     model = train(real_dir, corpora, args.c)
     save_model(model, args.out)

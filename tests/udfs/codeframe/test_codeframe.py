@@ -463,3 +463,10 @@ def test_an_opinion_goes_to_its_nearest_aspect_the_earlier_on_a_tie():
 
     # aspects at units 1, 5 and 20; opinions before all (0), on a tie (3), on an aspect (5), between (9)
     assert _assign({0: 1.0, 3: -1.0, 5: 0.5, 9: 0.25}, [1, 5, 20], total=-0.3) == {1: 0.0, 5: 0.75, 20: -0.3}
+
+
+def test_praise_that_comes_only_then_is_a_shortcoming(rules_only):
+    assert rules_only.analyse("车内很安静").sentiment == 1
+    assert rules_only.analyse("热车十分钟才会安静").sentiment == -1  # 才会: only late, a shortcoming
+    assert rules_only.analyse("座椅要调半天才能舒服").sentiment == -1
+    assert all(hit.sentiment == -1 for hit in rules_only.analyse("座椅要调半天才能舒服").hits)

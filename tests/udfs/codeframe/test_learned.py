@@ -163,3 +163,17 @@ def test_a_confident_learned_verdict_decides_a_texts_only_aspect(tmp_path):
     assert only_hit(-3.0, "这排量其实都差不多").sentiment == -1  # the rules found none
     assert only_hit(-3.0, "没有异响").sentiment == 1  # a negation the rules read stands
     assert only_hit(-3.0, "座椅方面，并不难受").sentiment == 1  # also in the span that lent the verdict
+
+
+def test_a_wish_keeps_its_lean_unless_the_learned_verdict_is_confident(tmp_path):
+    def verdict(bias: float, text: str) -> int:
+        path = tmp_path / f"wish{bias}.json.gz"
+        learned.save_model(learned.SentimentModel(weights={"车": 0.0}, bias=bias, rule_weights=(0.0, 0.0),
+                                                  neutral_margin=0.5), path)
+        return Classifier(sentiment_model=path).analyse(text).sentiment
+
+    text = "希望座椅能再舒服一点"  # a wish, no opinion of what the customer has: the rules lean negative
+    assert Classifier(sentiment_model=None).analyse(text).sentiment == -1
+    assert verdict(0.8, text) == -1  # a weak positive learned verdict does not overrule the wish
+    assert verdict(3.0, text) == 1  # a confident one does
+    assert verdict(0.8, "座椅很舒服") == 1  # no wish: the learned verdict as before
