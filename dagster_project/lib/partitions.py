@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import date, timedelta
 
 from dagster import BackfillPolicy, DailyPartitionsDefinition, TimeWindow
 
@@ -38,3 +39,11 @@ def dbt_window_env(window: TimeWindow) -> dict[str, str]:
     """The partition window for dbt (`start` inclusive, `end` exclusive), read by macros/dates.sql."""
     start, end = window_days(window)
     return {"VOC_DBT_START_DATE": start, "VOC_DBT_END_DATE": end, "VOC_DBT_LOOKBACK_DAYS": str(LOOKBACK_DAYS)}
+
+
+def run_window_days(tags: Mapping[str, str]) -> int | None:
+    """How many daily partitions a run covers, from its tags (None when it names none)."""
+    start, end = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
+    if start and end:
+        return (date.fromisoformat(end) - date.fromisoformat(start)).days + 1
+    return 1 if tags.get("dagster/partition") else None

@@ -79,3 +79,15 @@ def test_stop_ends_the_warm_process(tmp_path):
     warm = WarmDbt(dbt_project.project_dir, tmp_path)
     warm.stop()
     assert warm.process.poll() is not None and not Path(warm.socket_path).exists()
+
+
+def test_a_run_is_warm_for_a_few_days_and_cold_for_a_backfill():
+    from dagster_project.defs.transform.dbt import WARM_DBT_MAX_DAYS
+    from dagster_project.lib.partitions import run_window_days
+
+    assert run_window_days({"dagster/partition": "2026-03-31"}) == 1
+    week = {"dagster/asset_partition_range_start": "2026-03-25", "dagster/asset_partition_range_end": "2026-03-31"}
+    assert run_window_days(week) == WARM_DBT_MAX_DAYS
+    backfill = {"dagster/asset_partition_range_start": "2026-01-30", "dagster/asset_partition_range_end": "2026-03-30"}
+    assert run_window_days(backfill) == 60
+    assert run_window_days({}) is None
