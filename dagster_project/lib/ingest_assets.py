@@ -12,11 +12,11 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dlt import DagsterDltResource
 from dagster_dlt.asset_decorator import build_dlt_asset_specs
 from dlt.common.pipeline import SupportsPipeline
 from dlt.extract.source import DltSource
-import duckdb
 
 from dagster_project.lib.keys import SIDE_TABLES, RawTableTranslator, raw_asset_key
 from dagster_project.lib.memory import LARGE_STEP_ROWS, release_memory_after
