@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import cached_property
 from pathlib import Path
 
 import dlt
@@ -30,20 +31,19 @@ class duckdb_connection(dlt.destinations.duckdb):  # noqa: N801 - a dlt destinat
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, **kwargs):
         super().__init__(credentials=connection, **kwargs)
-        self._explicit_config: DuckDbClientConfiguration | None = None
 
     @property
     def destination_type(self) -> str:  # dlt's own type: pipeline state and naming stay those of "duckdb"
         parent = dlt.destinations.duckdb
         return DestinationReference.normalize_type(f"{parent.__module__}.{parent.__qualname__}")
 
+    @cached_property
+    def _explicit_config(self) -> DuckDbClientConfiguration:
+        credentials = DuckDbCredentials(self.config_params["credentials"])
+        return self.configuration(self.spec(credentials=credentials), accept_partial=True)
+
     def capabilities(self, config=None, naming=None) -> DestinationCapabilitiesContext:
-        if config is None:
-            if self._explicit_config is None:
-                credentials = DuckDbCredentials(self.config_params["credentials"])
-                self._explicit_config = self.configuration(self.spec(credentials=credentials), accept_partial=True)
-            config = self._explicit_config
-        return super().capabilities(config, naming)
+        return super().capabilities(config if config is not None else self._explicit_config, naming)
 
 
 def make_pipeline(

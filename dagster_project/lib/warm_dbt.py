@@ -118,10 +118,11 @@ def _serve_one(listener: socket.socket, connection: socket.socket, invoke) -> No
             signal_message = _receive_exactly(connection, _LENGTH.size)
         except TimeoutError:
             continue
-        os.kill(child, _LENGTH.unpack(signal_message)[0] if signal_message else signal.SIGTERM)
-        if not signal_message:
+        if not signal_message:  # the client is gone
+            os.kill(child, signal.SIGTERM)
             os.waitpid(child, 0)
             return
+        os.kill(child, _LENGTH.unpack(signal_message)[0])
 
 
 def _run_forked_dbt(request: dict, streams: list[int], invoke) -> None:

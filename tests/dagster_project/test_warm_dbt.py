@@ -44,6 +44,7 @@ def test_an_invocation_runs_in_a_fork_of_the_warm_process(warm):
 def test_the_exit_code_of_a_failed_invocation_comes_back(warm):
     result = _voc_dbt("build", "--no-such-flag", socket_path=warm.socket_path)
     assert result.returncode == 2
+    assert "dbt build: forked pid" in warm.log_path.read_text()  # from the fork, not a fallback plain dbt
 
 
 def test_a_dbt_whose_client_is_killed_is_stopped(warm, tmp_path):
@@ -82,7 +83,7 @@ def test_stop_ends_the_warm_process(tmp_path):
 
 
 def test_a_run_is_warm_for_a_few_days_and_cold_for_a_backfill():
-    from dagster_project.defs.transform.dbt import WARM_DBT_MAX_DAYS
+    from dagster_project.defs.transform.dbt import WARM_DBT_MAX_DAYS, warm_for_run
     from dagster_project.lib.partitions import run_window_days
 
     assert run_window_days({"dagster/partition": "2026-03-31"}) == 1
@@ -91,3 +92,5 @@ def test_a_run_is_warm_for_a_few_days_and_cold_for_a_backfill():
     backfill = {"dagster/asset_partition_range_start": "2026-01-30", "dagster/asset_partition_range_end": "2026-03-30"}
     assert run_window_days(backfill) == 60
     assert run_window_days({}) is None
+    assert warm_for_run({"dagster/partition": "2026-03-31"}) and warm_for_run(week) and warm_for_run({})
+    assert not warm_for_run(backfill)

@@ -355,10 +355,10 @@ class Classifier:
         score = sentiment.overall_score(weighted)
         if -0.05 <= score <= 0.05:
             score += _fallback_score(norm)
-            if any_suggestion and -0.05 <= score <= 0.05:
-                score -= SUGGESTION_LEAN  # 希望早餐有所改善: a wish names something that falls short
-                return score, hits, any_suggestion, ngram_sum, positions, True
-        return score, hits, any_suggestion, ngram_sum, positions, False
+        wish_only = any_suggestion and -0.05 <= score <= 0.05
+        if wish_only:
+            score -= SUGGESTION_LEAN  # 希望早餐有所改善: a wish names something that falls short
+        return score, hits, any_suggestion, ngram_sum, positions, wish_only
 
     def analyse_many(self, texts) -> list[Analysis]:
         """Identical texts are analysed once (feeds repeat templates, greetings, 好评)."""

@@ -3,6 +3,7 @@
 
 import importlib.metadata
 import os
+from collections.abc import Mapping
 from contextlib import contextmanager
 from functools import cached_property
 
@@ -28,6 +29,13 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, target=settings.dbt_target
 WARM_DBT_MAX_DAYS = 7
 
 
+def warm_for_run(tags: Mapping[str, str]) -> bool:
+    """Warm dbt saves ~3.5 s per invocation: what a daily refresh is made of, noise beside a backfill,
+    whose memory peak the warm process (~0.13-0.25 GB) would raise."""
+    days = run_window_days(tags)
+    return WarmDbt.supported() and (days is None or days <= WARM_DBT_MAX_DAYS)
+
+
 class VenvDbtCliResource(DbtCliResource):
     """The dbt CLI of this virtualenv (settings.dbt_executable), whose version is the installed dbt-core's.
 
@@ -40,10 +48,7 @@ class VenvDbtCliResource(DbtCliResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         super().setup_for_execution(context)
-        days = run_window_days(context.dagster_run.tags) if context.dagster_run else None
-        # Warm dbt saves ~3.5 s per invocation: what a daily refresh is made of, noise beside a backfill,
-        # whose memory peak the warm process (~0.13-0.25 GB) would raise.
-        if WarmDbt.supported() and (days is None or days <= WARM_DBT_MAX_DAYS):
+        if warm_for_run(context.dagster_run.tags if context.dagster_run else {}):
             self._warm = WarmDbt(dbt_project.project_dir, dbt_project.project_dir / dbt_project.target_path)
             os.environ[SOCKET_VARIABLE] = self._warm.socket_path  # dagster-dbt passes os.environ to dbt
 
