@@ -74,3 +74,48 @@ def test_data_tests_of_a_refresh_read_only_its_window(first_refresh, tmp_path):
     assert unique_test_passes((last_day, day_after(last_day)))
     assert not unique_test_passes((first_day, day_after(first_day)))
     assert not unique_test_passes(None)
+
+
+def test_a_view_is_recreated_only_when_its_definition_changed(first_refresh, tmp_path):
+    """macros/materializations/view.sql: an unchanged view is left as it is (no ~90 ms re-create per view and
+    run); a view whose stored definition differs is re-created, and so is every view on --full-refresh.
+    A column comment marks each view: only a re-created view loses it."""
+    warehouse = tmp_path / "voc.duckdb"
+    shutil.copy(load_settings().warehouse, warehouse)
+    stale = "stg_call_center__calls"
+
+    def views() -> dict[str, tuple[str, bool]]:
+        """view -> (its definition comment, whether it still carries the marker)."""
+        with warehouse_connection(warehouse, read_only=True) as connection:
+            rows = connection.execute(
+                "select v.view_name, v.comment, coalesce(bool_or(c.comment = 'marker'), false) from duckdb_views() v "
+                "join duckdb_columns() c on c.schema_name = v.schema_name and c.table_name = v.view_name "
+                "where v.schema_name = 'staging' group by all"
+            ).fetchall()
+        return {name: (comment, marked) for name, comment, marked in rows}
+
+    def mark_every_view() -> None:
+        with warehouse_connection(warehouse) as connection:
+            for (name,) in connection.execute("select view_name from duckdb_views() where schema_name = 'staging'").fetchall():
+                column = connection.execute(f"select * from staging.{name} limit 0").description[0][0]
+                connection.execute(f"comment on column staging.{name}.{column} is 'marker'")
+
+    def dbt_run(*extra: str) -> None:
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "dbt"), "run", "--select", "staging", *extra,
+             "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+            capture_output=True, text=True, env={**os.environ, "VOC_WAREHOUSE": str(warehouse)},
+        )
+        assert result.returncode == 0, result.stdout[-3000:]
+
+    built = views()
+    assert len(built) >= 13 and all(comment.startswith("voc:md5:") for comment, _ in built.values())
+    mark_every_view()
+    with warehouse_connection(warehouse) as connection:
+        connection.execute(f"comment on view staging.{stale} is 'voc:md5:an-older-definition'")
+    dbt_run()
+    rerun = views()
+    assert rerun[stale] == (built[stale][0], False)
+    assert all(rerun[name] == (comment, True) for name, (comment, _) in built.items() if name != stale)
+    dbt_run("--full-refresh")
+    assert not any(marked for _, marked in views().values())
