@@ -1,0 +1,43 @@
+"""A GX check validates exactly the rows of its partition window (Asia/Shanghai days) and fails on a bad one."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, timedelta
+
+from dagster_project.lib.gx_checks import day_batches, read_partition_frame, read_suite_spec, validate_frame
+from dagster_project.lib.warehouse import warehouse_connection
+from dagster_project.settings import EXPECTATIONS_DIR, load_settings
+
+
+def test_a_check_reads_its_shanghai_days_and_fails_only_where_a_bad_row_is(first_refresh, tmp_path):
+    first_day, last_day = first_refresh
+    warehouse = tmp_path / "voc.duckdb"
+    shutil.copy(load_settings().warehouse, warehouse)
+    spec = read_suite_spec(EXPECTATIONS_DIR / "raw_call_center.calls.json")
+    day_after = (date.fromisoformat(last_day) + timedelta(days=1)).isoformat()
+    with warehouse_connection(warehouse) as connection:
+        # a call at 05:00 Shanghai on the last day is 21:00 UTC the day before: it belongs to the last day
+        connection.execute(
+            "insert into raw_call_center.calls select * replace ("
+            " 'bad-' || call_id as call_id, null as asr_text,"
+            " timezone('Asia/Shanghai', cast(? as timestamp) + interval 5 hour) as started_at)"
+            " from raw_call_center.calls limit 1",
+            [last_day],
+        )
+        per_day = dict(connection.execute(
+            "select cast(timezone('Asia/Shanghai', started_at) as date), count(*) from raw_call_center.calls group by 1"
+        ).fetchall())
+
+    def validate(start: str, end: str) -> tuple[bool, int, list[tuple[str, str]]]:
+        with warehouse_connection(warehouse, read_only=True) as connection:
+            batches = day_batches(connection, spec, start, end, max_rows=2 * max(per_day.values()))
+            results = [(validate_frame(spec, frame), len(frame))
+                       for frame in (read_partition_frame(connection, spec, *batch) for batch in batches)]
+        return all(result.success for result, _ in results), sum(rows for _, rows in results), batches
+
+    passed, rows, batches = validate(last_day, day_after)
+    assert not passed and rows == per_day[date.fromisoformat(last_day)] and batches == [(last_day, day_after)]
+    passed, rows, batches = validate(first_day, last_day)
+    assert passed and rows == sum(count for day, count in per_day.items() if day < date.fromisoformat(last_day))
+    assert len(batches) >= 2 and batches[0][0] == first_day and batches[-1][1] == last_day
