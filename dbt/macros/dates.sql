@@ -23,10 +23,42 @@
     {%- if window is none -%}
         1 = 1
     {%- else -%}
-        {%- set days_back = (var('lookback_days', none) or env_var('VOC_DBT_LOOKBACK_DAYS', '3')) | int if lookback else 0 -%}
-        {{ date_expr }} >= {{ dbt.dateadd('day', -1 * days_back, "cast('" ~ window[0] ~ "' as date)") }}
+        {{ date_expr }} >= {{ dbt.dateadd('day', -1 * lookback_days(lookback), "cast('" ~ window[0] ~ "' as date)") }}
         and {{ date_expr }} < cast('{{ window[1] }}' as date)
     {%- endif -%}
+{%- endmacro %}
+
+{#-
+  The same window on the UTC instant a Shanghai event date is derived from. It selects exactly the
+  rows `in_partition_window` selects, but compares the stored column itself, so the engine skips
+  storage blocks outside the window by their min/max (DuckDB zonemaps, Parquet statistics) instead of
+  deriving every row's date: a daily run reads its days, not the year. Add it beside the date predicate.
+-#}
+{% macro in_partition_window_at(instant_expr, lookback=true) -%}
+    {%- set window = partition_window() -%}
+    {%- if window is none -%}
+        1 = 1
+    {%- else -%}
+        {{ instant_expr }} >= {{ shanghai_midnight(dbt.dateadd('day', -1 * lookback_days(lookback), "cast('" ~ window[0] ~ "' as date)")) }}
+        and {{ instant_expr }} < {{ shanghai_midnight("cast('" ~ window[1] ~ "' as date)") }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro lookback_days(lookback=true) -%}
+    {{ return((var('lookback_days', none) or env_var('VOC_DBT_LOOKBACK_DAYS', '3')) | int if lookback else 0) }}
+{%- endmacro %}
+
+{#- The UTC instant at which a calendar day starts in Asia/Shanghai. -#}
+{% macro shanghai_midnight(date_expr) -%}
+    {{ return(adapter.dispatch('shanghai_midnight', 'voc_warehouse')(date_expr)) }}
+{%- endmacro %}
+
+{% macro default__shanghai_midnight(date_expr) -%}
+    to_utc_timestamp(cast({{ date_expr }} as timestamp), 'Asia/Shanghai')
+{%- endmacro %}
+
+{% macro duckdb__shanghai_midnight(date_expr) -%}
+    timezone('Asia/Shanghai', cast({{ date_expr }} as timestamp))
 {%- endmacro %}
 
 {#- The run's window as [start_date, end_date), or none when the run has none (everything). -#}

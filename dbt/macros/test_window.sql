@@ -2,7 +2,8 @@
   A daily refresh tests the rows of its window, not the whole history again (dbt's documented hook
   for a run-time test filter is overriding get_where_subquery). A model opts in with
   `meta: {test_window: <its Asia/Shanghai event-date column>}`; its data tests then read
-  only [start_date, end_date) of the run (no lookback). Without a window (a build by hand, or a
+  only [start_date, end_date) of the run (no lookback); `test_window_at: <the UTC instant that date
+  derives from>` adds the same window on that column, so the test skips storage blocks outside it. Without a window (a build by hand, or a
   refresh of the whole range) and for models without the meta, tests read the whole relation.
   A test's own `where` config still applies on top.
 -#}
@@ -10,8 +11,12 @@
     {%- set predicates = [config.get('where')] if config.get('where') else [] -%}
     {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
     {%- set date_column = tested.config.meta.get('test_window') if tested else none -%}
+    {%- set instant_column = tested.config.meta.get('test_window_at') if tested else none -%}
     {%- if date_column and partition_window() is not none -%}
         {%- do predicates.append(in_partition_window(date_column, lookback=false)) -%}
+        {%- if instant_column -%}
+            {%- do predicates.append(in_partition_window_at(instant_column, lookback=false)) -%}
+        {%- endif -%}
     {%- endif -%}
     {%- if predicates -%}
         {%- do return(adapter.dispatch('filtered_subquery', 'voc_warehouse')(relation, predicates | join(' and '))) -%}

@@ -83,6 +83,7 @@ windowed as (
     select * from unioned
     {% if is_incremental() %}
     where {{ in_partition_window('event_date') }}
+        and {{ in_partition_window_at('occurred_at') }}
     {% endif %}
 ),
 
