@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
-
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
 
 from dagster_project.cli import run_refresh
 from dagster_project.lib.warehouse import warehouse_connection
@@ -126,3 +130,29 @@ def test_the_same_day_three_times_gives_identical_counts_and_checksums(first_ref
             )
         )
     assert snapshots[0] == snapshots[1] == snapshots[2]
+
+
+def test_day_by_day_refreshes_build_the_audit_of_one_refresh(first_refresh, tmp_path):
+    """audit.quarantine appends the loads it has not seen: the history, then the last day in a second run
+    (whose files hold planted bad records of their own), gives the rows of one refresh of every day."""
+    first_day, last_day = first_refresh
+    warehouse = tmp_path / "voc.duckdb"
+    voc = Path(sys.executable).parent / "voc"
+    env = {**os.environ, "VOC_WAREHOUSE": str(warehouse)}
+    day_before_last = (date.fromisoformat(last_day) - timedelta(days=1)).isoformat()
+    for start, end in [(first_day, day_before_last), (last_day, last_day)]:
+        run = subprocess.run([str(voc), "refresh", "--start", start, "--end", end], env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout[-3000:]
+
+    def quarantine(path) -> list[tuple]:
+        with warehouse_connection(path, read_only=True) as connection:
+            return connection.execute(
+                "select source, file, line, record_id, reason, raw_payload from audit.quarantine order by all"
+            ).fetchall()
+
+    def last_day_rows(path) -> int:
+        with warehouse_connection(path, read_only=True) as connection:
+            return connection.execute("select count(*) from audit.quarantine where file like ?", [f"%{last_day}%"]).fetchone()[0]
+
+    assert last_day_rows(warehouse) > 0, "the last day planted no bad record: this test would not see an append"
+    assert quarantine(warehouse) == quarantine(load_settings().warehouse)

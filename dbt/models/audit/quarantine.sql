@@ -1,4 +1,15 @@
-{#- Every rejected record of every source, with its reason; the raw payload is masked like staging text. -#}
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+  )
+}}
+{#-
+  Every rejected record of every source, with its reason; the raw payload is masked like staging text.
+  Incremental by load: a completed dlt load never changes, so a run appends the loads it has not seen
+  (masking a 100 KB oversized payload once, not on every run). `--full-refresh` rebuilds it.
+-#}
 with quarantined as (
     {{ union_raw_side_tables('quarantine', [
         'source', 'file', 'line', 'record_id', 'reason', 'detail', 'raw_payload', 'run_id', 'quarantined_at'
@@ -17,3 +28,6 @@ select
     load_id,
     cast(quarantined_at as {{ dbt.type_timestamp() }}) as quarantined_at
 from quarantined
+{% if is_incremental() %}
+where not exists (select 1 from {{ this }} as seen where seen.load_id = quarantined.load_id)
+{% endif %}
