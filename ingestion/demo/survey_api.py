@@ -2,21 +2,27 @@
 
 It stands in for a vendor's paginated API (API key, `since`/`until` cursor on
 `updated_at`, page numbers), so the ingestion can be written against a real
-socket. Responses are loaded once, sorted by `updated_at`, and windows are
-found by bisection, so paging through 200k responses stays cheap.
+socket. The file is memory-mapped and indexed once by `updated_at` (each record's
+byte range in that order); windows are found by binary search, so paging through
+200k responses stays cheap. Like a platform's own database index, the index is
+kept (in the temp dir, keyed by the file's path, size and mtime): a daily refresh
+starts the server in milliseconds instead of parsing every response again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import mmap
+import tempfile
 import threading
-from bisect import bisect_left
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import numpy as np
 import orjson
 
 ENDPOINT = "/api/v1/responses"
@@ -34,25 +40,67 @@ def _instant(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI)
 
 
-def load_responses(path: Path) -> tuple[list[float], list[bytes]]:
-    """Read the JSONL once; keep each record's raw line (served as-is) sorted by updated_at."""
-    rows = []
-    with open(path, "rb") as f:
-        for raw in f:
-            line = raw.rstrip(b"\r\n")
-            if not line:
-                continue
-            updated = orjson.loads(line).get("updated_at")
-            rows.append((_instant(updated).timestamp(), len(rows), line))
-    rows.sort()
-    return [r[0] for r in rows], [r[2] for r in rows]
+INDEX_DIR = Path(tempfile.gettempdir()) / "voc-survey-api"
+
+
+class Responses:
+    """The response file, memory-mapped, with its records ordered by updated_at (stable for ties)."""
+
+    def __init__(self, path: Path):
+        with open(path, "rb") as handle:
+            self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if path.stat().st_size else b""
+        self.keys, self._starts, self._ends = _index(path, self._map)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def position(self, moment: datetime) -> int:
+        """The first record updated at or after `moment`."""
+        return int(np.searchsorted(self.keys, moment.timestamp(), side="left"))
+
+    def lines(self, start: int, stop: int) -> list[bytes]:
+        return [self._map[begin:end] for begin, end in zip(self._starts[start:stop].tolist(), self._ends[start:stop].tolist())]
+
+    def close(self) -> None:
+        if isinstance(self._map, mmap.mmap):
+            self._map.close()
+
+
+def _index(path: Path, data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(updated_at as epoch seconds, line start, line end), sorted by updated_at; read from the kept index if current."""
+    stat = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:32]
+    kept = INDEX_DIR / f"{key}.npz"
+    try:
+        with np.load(kept) as index:
+            return index["keys"], index["starts"], index["ends"]
+    except (OSError, ValueError, KeyError):
+        pass
+    keys, starts, ends, offset = [], [], [], 0
+    while offset < len(data):
+        newline = data.find(b"\n", offset)
+        end = len(data) if newline < 0 else newline + 1
+        line = data[offset:end].rstrip(b"\r\n")
+        if line:
+            keys.append(_instant(orjson.loads(line).get("updated_at")).timestamp())
+            starts.append(offset)
+            ends.append(offset + len(line))
+        offset = end
+    order = np.argsort(np.array(keys, dtype=np.float64), kind="stable")
+    index = {"keys": np.array(keys, dtype=np.float64)[order], "starts": np.array(starts, dtype=np.int64)[order],
+             "ends": np.array(ends, dtype=np.int64)[order]}
+    INDEX_DIR.mkdir(parents=True, exist_ok=True)
+    partial = kept.with_suffix(f".{threading.get_ident()}.tmp.npz")
+    np.savez(partial, **index)
+    partial.replace(kept)  # atomic: a concurrent reader sees the whole index or none
+    return index["keys"], index["starts"], index["ends"]
 
 
 class SurveyApi:
     """A running server; use as a context manager or call stop()."""
 
-    def __init__(self, server: ThreadingHTTPServer, thread: threading.Thread):
-        self._server, self._thread = server, thread
+    def __init__(self, server: ThreadingHTTPServer, thread: threading.Thread, responses: Responses):
+        self._server, self._thread, self._responses = server, thread, responses
         host, port = server.server_address[:2]
         self.url = f"http://{host}:{port}"
 
@@ -60,6 +108,7 @@ class SurveyApi:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+        self._responses.close()
 
     def __enter__(self) -> "SurveyApi":
         return self
@@ -68,7 +117,7 @@ class SurveyApi:
         self.stop()
 
 
-def _handler(keys: list[float], lines: list[bytes], api_key: str):
+def _handler(responses: Responses, api_key: str):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -100,13 +149,13 @@ def _handler(keys: list[float], lines: list[bytes], api_key: str):
             except ValueError:
                 return self.error(400, f"page must be >= 1 and page_size between 1 and {MAX_PAGE_SIZE}")
             try:
-                lo = bisect_left(keys, _instant(query["since"]).timestamp()) if query.get("since") else 0
-                hi = bisect_left(keys, _instant(query["until"]).timestamp()) if query.get("until") else len(keys)
+                lo = responses.position(_instant(query["since"])) if query.get("since") else 0
+                hi = responses.position(_instant(query["until"])) if query.get("until") else len(responses)
             except ValueError:
                 return self.error(400, "since/until must be ISO-8601 timestamps")
             total = max(0, hi - lo)
             start = lo + (page - 1) * page_size
-            chunk = lines[start:min(hi, start + page_size)] if start < hi else []
+            chunk = responses.lines(start, min(hi, start + page_size)) if start < hi else []
             head = json.dumps({"page": page, "page_size": page_size, "total": total,
                                "total_pages": math.ceil(total / page_size)})[1:-1].encode("utf-8")
             self.answer(200, b'{"data": [' + b", ".join(chunk) + b"], " + head + b"}")
@@ -116,9 +165,9 @@ def _handler(keys: list[float], lines: list[bytes], api_key: str):
 
 def start_survey_api(responses_path: Path, api_key: str, host: str = "127.0.0.1", port: int = 0) -> SurveyApi:
     """Serve responses_path on host:port (0 = a free port) in a background thread."""
-    keys, lines = load_responses(Path(responses_path))
-    server = ThreadingHTTPServer((host, port), _handler(keys, lines, api_key))
+    responses = Responses(Path(responses_path))
+    server = ThreadingHTTPServer((host, port), _handler(responses, api_key))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="survey-api", daemon=True)
     thread.start()
-    return SurveyApi(server, thread)
+    return SurveyApi(server, thread, responses)

@@ -76,3 +76,20 @@ def test_refuses_without_key_and_on_bad_parameters(api):
     for query in ("page=0", "page_size=0", "page=x", "since=yesterday", "page_size=100000"):
         status, body = get(f"{api.url}/api/v1/responses?{query}")
         assert status == 400 and "error" in body, query
+
+
+def test_the_kept_index_serves_a_restart_and_a_changed_file_is_indexed_again(tmp_path, monkeypatch):
+    monkeypatch.setattr("ingestion.demo.survey_api.INDEX_DIR", tmp_path / "index")
+    path = tmp_path / "responses.jsonl"
+    write_responses(path, 30)
+
+    def served_ids() -> list[str]:
+        with start_survey_api(path, KEY) as server:
+            return [r["response_id"] for r in get(f"{server.url}/api/v1/responses?page_size=100")[1]["data"]]
+
+    first = served_ids()
+    assert len(first) == 31 and len(list((tmp_path / "index").glob("*.npz"))) == 1
+    assert served_ids() == first                     # a restart reads the kept index
+    with open(path, "a", encoding="utf-8") as f:     # the platform records a new response
+        f.write(json.dumps({"response_id": "NEW", "updated_at": "2026-03-01T23:00:00+08:00"}) + "\n")
+    assert served_ids() == [*first, "NEW"]
