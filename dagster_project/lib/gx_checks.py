@@ -27,7 +27,7 @@ from dagster import (
 from dagster_project.lib.memory import release_memory_after
 from dagster_project.lib.partitions import daily_partitions, window_days
 from dagster_project.lib.run_records import loaded_nothing_in_run
-from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, warehouse_connection
+from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, hold_warehouse, warehouse_connection
 from dagster_project.settings import TIMEZONE, load_settings
 
 
@@ -238,14 +238,18 @@ def build_gx_asset_check(spec: SuiteSpec):
         # A table whose load in this run brought no row is unchanged: its last result still holds.
         can_subset=True,
         op_tags={"dagster/priority": CHECK_STEP_PRIORITY},
+        required_resource_keys={"warehouse"},
     )
     def _check(context: AssetCheckExecutionContext):
         if loaded_nothing_in_run(context, spec.asset_key):
             context.log.info(f"{spec.relation}: no row loaded in this run, so {spec.path.name} is not run again")
             return
         passed, rows, expectations, failures = True, 0, len(spec.expectations), {}
-        # one read-only connection for the check's batches; no writer runs beside it (the writer pool)
-        with warehouse_connection(load_settings().warehouse, read_only=True) as connection:
+        # The checks of a run share one read-only connection (opening the file costs ~50 ms each); no
+        # writer runs beside them (the writer pool), and the run's `warehouse` resource releases it.
+        warehouse = load_settings().warehouse
+        hold_warehouse(warehouse, read_only=True)
+        with warehouse_connection(warehouse, read_only=True) as connection:
             for start, end in day_batches(connection, spec, *window_days(context.partition_time_window)):
                 frame = read_partition_frame(connection, spec, start, end)
                 result = validate_frame(spec, frame)

@@ -5,7 +5,8 @@ load opens and closes it four or five times. Within one run, the in-process writ
 loads) therefore share one open database, held by the `warehouse` resource: `hold_warehouse`
 opens it once, `warehouse_connection` hands out cursors of it while it is held, and
 `release_warehouse` closes it before another process needs the file (the dbt subprocess) and
-when the run ends.
+when the run ends. The checks at the end of a run hold a read-only connection the same way; a
+writer that comes after them in the process takes the file over.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dagster_project.settings import load_settings
 
 WAREHOUSE_WRITER_POOL = "duckdb_writer"
 
-_held: dict[Path, duckdb.DuckDBPyConnection] = {}
+_held: dict[Path, tuple[duckdb.DuckDBPyConnection, bool]] = {}  # path -> (connection, read_only)
 
 
 def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -28,20 +29,24 @@ def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": load_settings().duckdb_memory_limit})
 
 
-def hold_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
-    """The process's open read-write connection to `path`, opened on first use."""
+def hold_warehouse(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """The process's open connection to `path`, opened on first use; a read-write hold replaces a read-only one."""
     path = path.resolve()
-    if path not in _held:
-        _held[path] = _connect(path)
-    return _held[path]
+    held = _held.get(path)
+    if held is not None and held[1] and not read_only:
+        release_warehouse(path)
+        held = None
+    if held is None:
+        _held[path] = (_connect(path, read_only), read_only)
+    return _held[path][0]
 
 
 def release_warehouse(path: Path | None = None) -> None:
     """Close the held connection (of `path`, or all): the checkpoint happens here and the file lock is freed."""
     for held_path in [path.resolve()] if path else list(_held):
-        connection = _held.pop(held_path, None)
-        if connection is not None:
-            connection.close()
+        held = _held.pop(held_path, None)
+        if held is not None:
+            held[0].close()
 
 
 def is_held(path: Path) -> bool:
@@ -51,10 +56,13 @@ def is_held(path: Path) -> bool:
 @contextmanager
 def warehouse_connection(path: Path, read_only: bool = False):
     """A short-lived connection that is always closed: a cursor of the held connection while one is held
-    (a second connection with other settings would be refused in this process), else its own, so the
-    file lock is released."""
+    that allows it (a second connection with other settings would be refused in this process), else its
+    own, so the file lock is released. Writing while only a read-only connection is held releases that."""
     held = _held.get(path.resolve())
-    connection = held.cursor() if held is not None else _connect(path, read_only)
+    if held is not None and held[1] and not read_only:
+        release_warehouse(path)
+        held = None
+    connection = held[0].cursor() if held is not None else _connect(path, read_only)
     try:
         yield connection
     finally:

@@ -29,3 +29,26 @@ def test_connections_are_cursors_of_the_held_database_until_it_is_released(tmp_p
     assert _other_process_can_write(path)
     with warehouse_connection(path, read_only=True) as connection:
         assert connection.execute("select count(*) from t").fetchone()[0] == 1
+
+
+def test_a_read_only_hold_serves_readers_and_gives_way_to_a_writer(tmp_path):
+    path = tmp_path / "voc.duckdb"
+    with warehouse_connection(path) as connection:
+        connection.execute("create table t as select 1 as x")
+    reader = hold_warehouse(path, read_only=True)
+    try:
+        assert hold_warehouse(path, read_only=True) is reader
+        with warehouse_connection(path, read_only=True) as connection:
+            assert connection.execute("select x from t").fetchall() == [(1,)]
+        assert _other_process_can_write(path) is False  # DuckDB: one process holds a file, even read-only
+        with warehouse_connection(path) as connection:  # a writer in the process takes the file over
+            connection.execute("insert into t values (2)")
+        assert not is_held(path)
+        reader = hold_warehouse(path, read_only=True)
+        writer = hold_warehouse(path)
+        assert writer is not reader
+        writer.execute("insert into t values (3)")
+    finally:
+        release_warehouse(path)
+    with warehouse_connection(path, read_only=True) as connection:
+        assert connection.execute("select count(*) from t").fetchone()[0] == 3
