@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -85,12 +86,27 @@ def serve(socket_path: str, project_dir: str, target_path: str) -> None:
     from dbt.cli.main import dbtRunner
 
     os.chdir(project_dir)
-    parsed = dbtRunner().invoke(["parse", "--quiet", "--target-path", target_path])
+    private_target = _private_parse_target(target_path, Path(socket_path).parent / "parse")
+    parsed = dbtRunner().invoke(["parse", "--quiet", "--target-path", private_target])
     manifest = parsed.result if parsed.success else None  # without it, each fork parses (partially) itself
     while True:
         connection, _ = listener.accept()
         with connection:
             _serve_one(listener, connection, lambda argv: dbtRunner(manifest=manifest).invoke(argv))
+
+
+def _private_parse_target(target_path: str, private: Path) -> str:
+    """Where the warm process parses: its own directory, seeded with the shared partial-parse state.
+
+    A run with nothing new ends seconds after it starts, and its warm process is stopped while it may
+    still be writing; in the shared target directory that left a truncated manifest.json that broke the
+    next run's definitions. dbt's own artifacts there are written only by the invocations themselves.
+    """
+    private.mkdir(parents=True, exist_ok=True)
+    shared_state = Path(target_path) / "partial_parse.msgpack"
+    if shared_state.exists():
+        shutil.copyfile(shared_state, private / shared_state.name)
+    return str(private)
 
 
 def _serve_one(listener: socket.socket, connection: socket.socket, invoke) -> None:
@@ -188,8 +204,7 @@ class WarmDbt:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        Path(self.socket_path).unlink(missing_ok=True)
-        self.directory.rmdir()
+        shutil.rmtree(self.directory, ignore_errors=True)  # the socket and the warm process's parse
 
 
 if __name__ == "__main__":

@@ -94,3 +94,17 @@ def test_a_run_is_warm_for_a_few_days_and_cold_for_a_backfill():
     assert run_window_days({}) is None
     assert warm_for_run({"dagster/partition": "2026-03-31"}) and warm_for_run(week) and warm_for_run({})
     assert not warm_for_run(backfill)
+
+
+def test_a_warm_process_stopped_while_parsing_leaves_the_shared_artifacts_alone(tmp_path):
+    """A run with nothing new stops its warm dbt within seconds, maybe mid-parse: the shared target
+    directory (whose manifest.json the next run's definitions read) must not be written by it."""
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "manifest.json").write_text('{"a shared": "manifest"}')
+    for wait in (0.5, 6.0):  # stopped while dbt imports/parses, and after its parse is done
+        warm = WarmDbt(dbt_project.project_dir, target)
+        time.sleep(wait)
+        warm.stop()
+        assert (target / "manifest.json").read_text() == '{"a shared": "manifest"}'
+        assert not warm.directory.exists()

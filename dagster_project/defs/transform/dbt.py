@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from functools import cached_property
 
 import dagster as dg
+import orjson
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from packaging import version
 from pydantic import PrivateAttr
@@ -75,13 +76,24 @@ def dbt_cli_resource() -> VenvDbtCliResource:
 dbt_project.prepare_if_dev()
 _parsed_fingerprint = dbt_project.project_dir / dbt_project.target_path / "voc_project_fingerprint.txt"
 _current_fingerprint = project_fingerprint(DBT_PROJECT_DIR)
+
+
+def _manifest_is_readable() -> bool:
+    try:
+        orjson.loads(dbt_project.manifest_path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return False
+    return True
+
+
 if (
-    not dbt_project.manifest_path.exists()
-    or not _parsed_fingerprint.exists()
+    not _parsed_fingerprint.exists()
     or _parsed_fingerprint.read_text() != _current_fingerprint
+    or not _manifest_is_readable()
 ):
-    # A fresh clone has no manifest, and an edited project has a stale one (its selections would
-    # name models that are gone): parse (~4 s) so the definitions match the files.
+    # A fresh clone has no manifest, an edited project has a stale one (its selections would name
+    # models that are gone), and a dbt killed while writing leaves a broken one: parse (~4 s) so the
+    # definitions match the files.
     dbt_cli_resource().cli(
         ["parse", "--quiet"], target_path=dbt_project.project_dir / dbt_project.target_path
     ).wait()
