@@ -45,6 +45,20 @@ class duckdb_connection(dlt.destinations.duckdb):  # noqa: N801 - a dlt destinat
     def capabilities(self, config=None, naming=None) -> DestinationCapabilitiesContext:
         return super().capabilities(config if config is not None else self._explicit_config, naming)
 
+    def configuration(self, initial_config, accept_partial: bool = False):
+        """Resolved once per distinct initial configuration (dataset, schema …): dlt asks again for every
+        client it opens, ~15 times per load, each walking every config provider. The same object is
+        handed out again, so its credentials keep one connection pool (a copy would start a second pool,
+        which re-applies the session settings on the shared connection while a load thread uses it)."""
+        key = (repr(sorted((name, repr(value)) for name, value in (initial_config or {}).items())), accept_partial)
+        if key not in self._resolved:
+            self._resolved[key] = super().configuration(initial_config, accept_partial)
+        return self._resolved[key]
+
+    @cached_property
+    def _resolved(self) -> dict:
+        return {}
+
 
 def make_pipeline(
     family: str,

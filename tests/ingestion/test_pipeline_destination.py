@@ -29,3 +29,22 @@ def test_a_load_through_the_connection_leaves_it_open(tmp_path):
     pipeline.run([{"id": 1}, {"id": 2}], table_name="probe")
     assert connection.execute(f"select count(*) from {pipeline.dataset_name}.probe").fetchone()[0] == 2
     connection.close()
+
+
+def test_loads_resolve_the_destination_configuration_once_per_distinct_request(monkeypatch, tmp_path):
+    """dlt asks for the destination configuration for every client it opens (~15 times a load, each walking
+    every config provider); the destination resolves each distinct request once and hands out copies."""
+    from dlt.common.destination.reference import Destination
+
+    resolutions = []
+    original = Destination.configuration
+    monkeypatch.setattr(Destination, "configuration",
+                        lambda self, *args, **kwargs: resolutions.append(1) or original(self, *args, **kwargs))
+    connection = duckdb.connect(str(tmp_path / "voc.duckdb"))
+    pipeline = make_pipeline("ops", connection, tmp_path / "pipelines", dev_mode=True)
+    pipeline.run([{"id": 1}], table_name="probe", write_disposition="merge", primary_key="id")
+    first_load = len(resolutions)
+    pipeline.run([{"id": 1}, {"id": 2}], table_name="probe", write_disposition="merge", primary_key="id")
+    assert connection.execute(f"select count(*) from {pipeline.dataset_name}.probe").fetchone()[0] == 2
+    assert first_load <= 5 and len(resolutions) == first_load
+    connection.close()
