@@ -28,7 +28,7 @@ from udfs.codeframe.tokenizer import Tokenizer
 
 UNCODED = "uncoded"
 _MISSING = object()
-METHOD = "rules:aho-corasick+jieba+hownet+ngram-lr"  # ngram-lr: learned.py, the overall sentiment (and a text's only aspect)
+METHOD = "rules:aho-corasick+jieba+hownet+ngram-lr"  # ngram-lr: learned.py, the overall sentiment (and aspects it confidently contradicts)
 FRAME_COLUMNS = ["feedback_id", "codeframe_version", "code", "l1", "l2", "l3", "sentiment", "sentiment_score",
                  "severity", "need_layer", "point_type", "evidence", "start", "end", "method"]
 SEVERITY_RANK = {"minor": 0, "major": 1, "critical": 2}
@@ -39,7 +39,7 @@ SEGMENT = re.compile(r"[^，,。！!？?；;\s]+")  # jieba never joins words ac
 SPAN_CACHE_GENERATION = 25_000  # span cache: two generations of at most this many entries each
 SENTENCE_END = re.compile(r"[。!?！？;；\n]")
 SUGGESTION_LEAN = 0.3
-LEARNED_OVERRULES = 1.0  # |logit| from which the learned verdict overrules the rules on a text's only aspect
+LEARNED_OVERRULES = 1.0  # |logit| from which the learned verdict overrules the rules on the aspects a text codes
 OVERDO_WORDS = ("过于", "太过", "过分", "太过于", "过度")
 ABSENCE_WORDS = ("没有", "没", "无", "没得", "木有", "米有", "缺少", "缺乏", "不带", "莫得")
 POST_ABSENCE_WORDS = ("都没有", "也没有", "都没", "也没", "没有了", "都没了", "也没了")  # after what is missing
@@ -138,6 +138,7 @@ class Classifier:
         self._automaton = ahocorasick.Automaton()
         self._span_cache: dict[tuple, tuple] = {}  # the current generation (see `_cached_span_entry`)
         self._span_cache_old: dict[tuple, tuple] = {}
+        self._negator_pieces: dict[str, bool] = {}  # see `_reads_negation`
         for index, (term, role) in enumerate(roles.items()):
             if SEGMENT.fullmatch(term):  # a term spanning punctuation can never sit inside one segment
                 self._automaton.add_word(term, (len(term), index))
@@ -276,8 +277,8 @@ class Classifier:
                 learned = score
             if learned > -1.0 and hits and any(hit[3] == "critical" for hit in hits.values()):
                 learned = -1.0  # a safety failure keeps the utterance negative
-            if len(hits) == 1 and (learned > LEARNED_OVERRULES or learned < -LEARNED_OVERRULES):
-                self._only_aspect_follows_learned(text, hits, learned)
+            if hits and (learned > LEARNED_OVERRULES or learned < -LEARNED_OVERRULES):
+                self._aspects_follow_learned(text, hits, learned)
             score = learned
         if not hits:
             return sentiment.label(score), sentiment.squash(score), (self._uncoded(score, suggestion),)
@@ -606,32 +607,47 @@ class Classifier:
                             evidence_start - clause_start, evidence_end - clause_start, role.summary))
         return specific, tuple(entries)
 
-    def _only_aspect_follows_learned(self, text, hits: dict[int, tuple], learned: float) -> None:
-        """The one aspect a text codes is what its verdict is about: where a confident learned verdict
-        contradicts the rules' sentiment of it or the rules found none, the aspect takes the learned one
-        (an idiom the rules misread, an opinion word they lack). A safety failure and a wish (itch) keep
-        theirs, and so does a negated verdict (没有异响): character n-grams cannot read negation, the rules can."""
-        (leaf_index, hit), = hits.items()
+    def _aspects_follow_learned(self, text, hits: dict[int, tuple], learned: float) -> None:
+        """A confident learned verdict is what the text says of the aspects it codes: where it contradicts
+        the rules' sentiment of an aspect or the rules found none, the aspect takes the learned one (an
+        idiom the rules misread, an opinion word they lack, a praise word lent to the wrong aspect of a
+        complaint: 发动机噪音也上来了). A safety failure and a wish (itch) keep theirs, and so does a
+        negated verdict (没有异响): character n-grams cannot read negation, the rules can."""
         polarity = 1 if learned > 0 else -1
-        if hit[1] == polarity or hit[3] == "critical" or hit[4] == "itch":
-            return
-        if hit[1] and self._reads_negation(text, hit[6], hit[7]):
-            return
-        leaf = self.leaves[leaf_index]
-        severity = leaf.severity if polarity < 0 else "minor"
-        point = "pain" if polarity < 0 else "delight" if leaf.need_layer == "attractive" else "none"
-        hits[leaf_index] = (hit[0], polarity, sentiment.squash(learned), severity, point) + hit[5:]
+        norm = None
+        for leaf_index, hit in hits.items():
+            if hit[1] == polarity or hit[3] == "critical" or hit[4] == "itch":
+                continue
+            if hit[1]:
+                norm = norm if norm is not None else self._text_and_voice(text)[1]
+                if self._reads_negation(norm, hit[6], hit[7]):
+                    continue
+            leaf = self.leaves[leaf_index]
+            severity = leaf.severity if polarity < 0 else "minor"
+            point = "pain" if polarity < 0 else "delight" if leaf.need_layer == "attractive" else "none"
+            hits[leaf_index] = (hit[0], polarity, sentiment.squash(learned), severity, point) + hit[5:]
 
-    def _reads_negation(self, text, start: int, end: int) -> bool:
+    def _reads_negation(self, norm: str, start: int, end: int) -> bool:
         """Whether the rules read a negator in an aspect's evidence or the span after it, which may have
-        lent it its verdict (座椅方面，并不难受). Matched again rather than cached: only a confident
-        contradiction on a text's only aspect asks, which is rare."""
-        norm = self._text_and_voice(text)[1]
+        lent it its verdict (座椅方面，并不难受). Only an aspect that contradicts a confident learned verdict
+        asks; the answer per piece of text is kept (a dict emptied when full, like a span cache generation),
+        since feedback repeats its phrases and matching them again cost ~10 % of the CPU per text."""
         separators = CLAUSE_BREAK.finditer(norm, end)
         next(separators, None)
         following = next(separators, None)
         region = norm[start:following.start() if following else len(norm)]
-        return any(unit[2].negator for span in CLAUSE_BREAK.split(region) if span for unit in self._segment_units(span))
+        known = self._negator_pieces
+        for piece in CLAUSE_BREAK.split(region):
+            if not piece:
+                continue
+            negated = known.get(piece)
+            if negated is None:
+                if len(known) >= SPAN_CACHE_GENERATION:
+                    known.clear()
+                negated = known[piece] = any(unit[2].negator for unit in self._segment_units(piece))
+            if negated:
+                return True
+        return False
 
     def _negated_critical(self, norm: str, clause_units) -> bool:
         """没有自燃 / 不会起火 / 从来没熄火过: a denied safety failure is not critical."""

@@ -146,14 +146,17 @@ def test_a_coded_aspect_takes_a_weak_learned_verdict():
     assert model.score(0.0, ngram_sum, positions, aspect_coded=True) > 0
 
 
-def test_a_confident_learned_verdict_decides_a_texts_only_aspect(tmp_path):
-    def only_hit(bias: float, text: str):
+def test_a_confident_learned_verdict_decides_the_aspects_a_text_codes(tmp_path):
+    def coded(bias: float, text: str) -> dict:
         path = tmp_path / f"model{bias}.json.gz"
         learned.save_model(learned.SentimentModel(weights={"车": 0.0}, bias=bias, rule_weights=(0.0, 0.0),
                                                   neutral_margin=0.5), path)
-        hits = Classifier(sentiment_model=path).analyse(text).hits
+        return {hit.code: hit for hit in Classifier(sentiment_model=path).analyse(text).hits}
+
+    def only_hit(bias: float, text: str):
+        hits = coded(bias, text)
         assert len(hits) == 1
-        return hits[0]
+        return next(iter(hits.values()))
 
     rules = {hit.code: hit.sentiment for hit in Classifier(sentiment_model=None).analyse("外观很漂亮").hits}
     assert rules == {"PRD.EXT.STYLE": 1}
@@ -163,6 +166,13 @@ def test_a_confident_learned_verdict_decides_a_texts_only_aspect(tmp_path):
     assert only_hit(-3.0, "这排量其实都差不多").sentiment == -1  # the rules found none
     assert only_hit(-3.0, "没有异响").sentiment == 1  # a negation the rules read stands
     assert only_hit(-3.0, "座椅方面，并不难受").sentiment == 1  # also in the span that lent the verdict
+    # several aspects: each contrary one takes the confident verdict, a negated one keeps the rules'
+    assert {code: hit.sentiment for code, hit in coded(-3.0, "外观很漂亮，内饰很精致").items()} == {
+        "PRD.EXT.STYLE": -1, "PRD.INT.DESIGN": -1}
+    assert {code: hit.sentiment for code, hit in coded(-0.6, "外观很漂亮，内饰很精致").items()} == {
+        "PRD.EXT.STYLE": 1, "PRD.INT.DESIGN": 1}
+    assert {code: hit.sentiment for code, hit in coded(-3.0, "没有异响，外观很漂亮").items()} == {
+        "PRD.EXT.STYLE": -1, "PRD.NVH.RATTLE": 1}
 
 
 def test_a_wish_keeps_its_lean_unless_the_learned_verdict_is_confident(tmp_path):
