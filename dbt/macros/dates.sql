@@ -19,13 +19,7 @@
   project on every run. `--vars '{start_date: ..., end_date: ...}'` still works by hand.
 -#}
 {% macro in_partition_window(date_expr, lookback=true) -%}
-    {%- set window = partition_window() -%}
-    {%- if window is none -%}
-        1 = 1
-    {%- else -%}
-        {{ date_expr }} >= {{ dbt.dateadd('day', -1 * lookback_days(lookback), "cast('" ~ window[0] ~ "' as date)") }}
-        and {{ date_expr }} < cast('{{ window[1] }}' as date)
-    {%- endif -%}
+    {{ window_range(date_expr, lookback, on_instant=false) }}
 {%- endmacro %}
 
 {#-
@@ -35,12 +29,18 @@
   deriving every row's date: a daily run reads its days, not the year. Add it beside the date predicate.
 -#}
 {% macro in_partition_window_at(instant_expr, lookback=true) -%}
+    {{ window_range(instant_expr, lookback, on_instant=true) }}
+{%- endmacro %}
+
+{% macro window_range(expr, lookback, on_instant) -%}
     {%- set window = partition_window() -%}
     {%- if window is none -%}
         1 = 1
     {%- else -%}
-        {{ instant_expr }} >= {{ shanghai_midnight(dbt.dateadd('day', -1 * lookback_days(lookback), "cast('" ~ window[0] ~ "' as date)")) }}
-        and {{ instant_expr }} < {{ shanghai_midnight("cast('" ~ window[1] ~ "' as date)") }}
+        {%- set first = dbt.dateadd('day', -1 * lookback_days(lookback), "cast('" ~ window[0] ~ "' as date)") -%}
+        {%- set after = "cast('" ~ window[1] ~ "' as date)" -%}
+        {{ expr }} >= {{ shanghai_midnight(first) if on_instant else first }}
+        and {{ expr }} < {{ shanghai_midnight(after) if on_instant else after }}
     {%- endif -%}
 {%- endmacro %}
 
