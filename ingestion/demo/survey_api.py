@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import mmap
+import os
 import tempfile
 import threading
 from datetime import datetime, timedelta, timezone
@@ -90,7 +91,7 @@ def _index(path: Path, data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     index = {"keys": np.array(keys, dtype=np.float64)[order], "starts": np.array(starts, dtype=np.int64)[order],
              "ends": np.array(ends, dtype=np.int64)[order]}
     INDEX_DIR.mkdir(parents=True, exist_ok=True)
-    partial = kept.with_suffix(f".{threading.get_ident()}.tmp.npz")
+    partial = kept.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp.npz")
     np.savez(partial, **index)
     partial.replace(kept)  # atomic: a concurrent reader sees the whole index or none
     return index["keys"], index["starts"], index["ends"]

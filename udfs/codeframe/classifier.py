@@ -267,7 +267,7 @@ class Classifier:
     def analyse_compact(self, text) -> tuple:
         """(sentiment, sentiment_score, ((code, sentiment, score, severity, point_type, evidence, start, end), ...)):
         the analysis as plain tuples, cheap to build and to pickle between processes."""
-        score, hits, suggestion, ngram_sum, positions, wish_only = self._analyse_rules(text)
+        score, hits, suggestion, ngram_sum, positions, wish_only, norm = self._analyse_rules(text)
         model = self.sentiment_model
         if model is not None:
             learned = model.score(score, ngram_sum, positions, aspect_coded=bool(hits))
@@ -278,7 +278,7 @@ class Classifier:
             if learned > -1.0 and hits and any(hit[3] == "critical" for hit in hits.values()):
                 learned = -1.0  # a safety failure keeps the utterance negative
             if hits and (learned > LEARNED_OVERRULES or learned < -LEARNED_OVERRULES):
-                self._aspects_follow_learned(text, hits, learned)
+                self._aspects_follow_learned(norm, hits, learned)
             score = learned
         if not hits:
             return sentiment.label(score), sentiment.squash(score), (self._uncoded(score, suggestion),)
@@ -287,7 +287,7 @@ class Classifier:
 
     def _analyse_rules(self, text) -> tuple:
         """(rule score, {leaf index: compact hit}, any suggestion, Σ n-gram weights, n-gram positions, whether
-        the score is only a wish's lean: no opinion, a suggestion cue)."""
+        the score is only a wish's lean: no opinion, a suggestion cue, the normalised customer voice)."""
         text, norm = self._text_and_voice(text)
         clauses, scored, ngram_sum, positions = self._scored_clauses(norm)
         if not clauses:
@@ -296,7 +296,7 @@ class Classifier:
             if self._critical_any is not None and self._critical_hint.search(norm) and self._critical_any.search(norm):
                 self._critical_phrases(text, norm, hits_only)
                 score = min(score, -1.0) if hits_only else score
-            return score, hits_only, False, ngram_sum, positions, False
+            return score, hits_only, False, ngram_sum, positions, False, norm
         hits: dict[int, tuple] = {}
         summaries: dict[int, tuple] = {}
         previous_end = -1  # end of the last clause that coded a specific (non-generic) aspect
@@ -359,7 +359,7 @@ class Classifier:
         wish_only = any_suggestion and -0.05 <= score <= 0.05
         if wish_only:
             score -= SUGGESTION_LEAN  # 希望早餐有所改善: a wish names something that falls short
-        return score, hits, any_suggestion, ngram_sum, positions, wish_only
+        return score, hits, any_suggestion, ngram_sum, positions, wish_only, norm
 
     def analyse_many(self, texts) -> list[Analysis]:
         """Identical texts are analysed once (feeds repeat templates, greetings, 好评)."""
@@ -607,21 +607,18 @@ class Classifier:
                             evidence_start - clause_start, evidence_end - clause_start, role.summary))
         return specific, tuple(entries)
 
-    def _aspects_follow_learned(self, text, hits: dict[int, tuple], learned: float) -> None:
+    def _aspects_follow_learned(self, norm: str, hits: dict[int, tuple], learned: float) -> None:
         """A confident learned verdict is what the text says of the aspects it codes: where it contradicts
         the rules' sentiment of an aspect or the rules found none, the aspect takes the learned one (an
         idiom the rules misread, an opinion word they lack, a praise word lent to the wrong aspect of a
         complaint: 发动机噪音也上来了). A safety failure and a wish (itch) keep theirs, and so does a
         negated verdict (没有异响): character n-grams cannot read negation, the rules can."""
         polarity = 1 if learned > 0 else -1
-        norm = None
         for leaf_index, hit in hits.items():
             if hit[1] == polarity or hit[3] == "critical" or hit[4] == "itch":
                 continue
-            if hit[1]:
-                norm = norm if norm is not None else self._text_and_voice(text)[1]
-                if self._reads_negation(norm, hit[6], hit[7]):
-                    continue
+            if hit[1] and self._reads_negation(norm, hit[6], hit[7]):
+                continue
             leaf = self.leaves[leaf_index]
             severity = leaf.severity if polarity < 0 else "minor"
             point = "pain" if polarity < 0 else "delight" if leaf.need_layer == "attractive" else "none"

@@ -10,6 +10,7 @@ from functools import cached_property
 import dagster as dg
 import orjson
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.dbt_manifest import read_manifest_path
 from packaging import version
 from pydantic import PrivateAttr
 
@@ -79,8 +80,9 @@ _current_fingerprint = project_fingerprint(DBT_PROJECT_DIR)
 
 
 def _manifest_is_readable() -> bool:
+    """dagster-dbt's own cached reader: the `dbt_assets` below get this parse, not a second one."""
     try:
-        orjson.loads(dbt_project.manifest_path.read_bytes())
+        read_manifest_path(dbt_project.manifest_path.resolve())
     except (OSError, orjson.JSONDecodeError):
         return False
     return True

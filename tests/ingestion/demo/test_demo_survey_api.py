@@ -89,7 +89,9 @@ def test_the_kept_index_serves_a_restart_and_a_changed_file_is_indexed_again(tmp
 
     first = served_ids()
     assert len(first) == 31 and len(list((tmp_path / "index").glob("*.npz"))) == 1
-    assert served_ids() == first                     # a restart reads the kept index
+    with monkeypatch.context() as parsing:          # a restart reads the kept index: it parses nothing
+        parsing.setattr("ingestion.demo.survey_api.orjson.loads", lambda _line: pytest.fail("the index was rebuilt"))
+        assert served_ids() == first
     with open(path, "a", encoding="utf-8") as f:     # the platform records a new response
         f.write(json.dumps({"response_id": "NEW", "updated_at": "2026-03-01T23:00:00+08:00"}) + "\n")
     assert served_ids() == [*first, "NEW"]
