@@ -34,11 +34,15 @@ class Settings:
     partitions_start: str
     codeframe: Path
     duckdb_memory_limit: str
+    duckdb_row_group_size: int
 
     @property
     def dlt_dir(self) -> Path:
         """Where dlt keeps pipeline state, beside the warehouse file."""
         return self.warehouse.parent / ".dlt_pipelines"
+
+
+DEFAULT_ROW_GROUP_SIZE = 30_720  # a quarter of DuckDB's default; a multiple of its 2,048-row vectors
 
 
 def load_settings() -> Settings:
@@ -60,6 +64,12 @@ def load_settings() -> Settings:
         codeframe=Path(os.environ.get("VOC_CODEFRAME", PROJECT_ROOT / "udfs" / "codeframe" / "codeframe.yaml")).resolve(),
         # DuckDB spills to disk beyond this (in every process: dlt, dbt, the Python assets).
         duckdb_memory_limit=os.environ.get("VOC_DUCKDB_MEMORY_LIMIT", "1GB"),
+        # Rows per row group of every table the project writes (DuckDB's default is 122,880): a checkpoint
+        # rewrites each row group a load appended to, so this bounds what a daily refresh rewrites per
+        # table (a day's rows landing in a nearly full default group cost ~1 s per table of texts). It is
+        # an attach option the file does not keep, so every writer passes it (lib/warehouse.py, dbt's
+        # profile); a writer that does not (a DuckDB shell) merges small row groups at its checkpoint.
+        duckdb_row_group_size=int(os.environ.get("VOC_DUCKDB_ROW_GROUP_SIZE", DEFAULT_ROW_GROUP_SIZE)),
     )
 
 
@@ -68,6 +78,7 @@ def export_for_subprocesses(settings: Settings) -> None:
     os.environ["VOC_WAREHOUSE"] = str(settings.warehouse)
     os.environ["VOC_DBT_TARGET"] = settings.dbt_target
     os.environ["VOC_DUCKDB_MEMORY_LIMIT"] = settings.duckdb_memory_limit
+    os.environ["VOC_DUCKDB_ROW_GROUP_SIZE"] = str(settings.duckdb_row_group_size)
 
 
 def dbt_executable() -> str:

@@ -11,6 +11,8 @@ import duckdb
 from dlt.common.destination import DestinationCapabilitiesContext
 from dlt.common.destination.reference import DestinationReference
 from dlt.destinations.impl.duckdb.configuration import DuckDbClientConfiguration, DuckDbCredentials
+from dlt.destinations.impl.duckdb.duck import DuckDbClient
+from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
 from dlt.pipeline.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
@@ -58,6 +60,43 @@ class duckdb_connection(dlt.destinations.duckdb):  # noqa: N801 - a dlt destinat
     @cached_property
     def _resolved(self) -> dict:
         return {}
+
+    @property
+    def client_class(self) -> type[DuckDbClient]:
+        return _CatalogDuckDbClient
+
+
+def _file_catalog(connection: duckdb.DuckDBPyConnection) -> str | None:
+    """The catalog of the database file the connection writes to (its own cursor: the connection may be busy)."""
+    cursor = connection.cursor()
+    try:
+        row = cursor.execute("select database_name from duckdb_databases() where not internal and path is not null").fetchone()
+    finally:
+        cursor.close()
+    return row[0] if row else None
+
+
+class _CatalogDuckDbClient(DuckDbClient):
+    """dlt's DuckDB client naming the connection's current catalog in every table name.
+
+    The warehouse connection attaches the file under its usual catalog name (see
+    dagster_project/lib/warehouse.py: an attach option sets the row-group size), while the cursors dlt
+    borrows start in the in-memory primary catalog. dlt's DuckDB client names `dataset.table` only, so
+    without the catalog it would look for its datasets in memory."""
+
+    def __init__(self, schema, config, capabilities) -> None:
+        super().__init__(schema, config, capabilities)
+        catalog = _file_catalog(config.credentials.external_conn())
+        if catalog is not None:
+            self.sql_client.catalog_name = _fixed_catalog(self.sql_client, catalog)
+
+
+def _fixed_catalog(sql_client: DuckDbSqlClient, catalog: str):
+    def catalog_name(quote: bool = True, casefold: bool = True) -> str:
+        name = sql_client.capabilities.casefold_identifier(catalog) if casefold else catalog
+        return sql_client.capabilities.escape_identifier(name) if quote else name
+
+    return catalog_name
 
 
 def make_pipeline(

@@ -19,6 +19,8 @@ os.environ["VOC_LANDING"] = str(SESSION_DIR / "world" / "landing")
 os.environ.pop("VOC_TRUTH", None)
 os.environ.pop("VOC_SURVEY_API_URL", None)
 os.environ["VOC_PII_SALT"] = "test-salt"
+# The smallest row groups DuckDB allows: a writer that ignores the setting shows in a few thousand rows.
+os.environ["VOC_DUCKDB_ROW_GROUP_SIZE"] = "2048"
 
 WORLD = {"customers": 200, "days": 12, "seed": 5}
 

@@ -25,8 +25,34 @@ _held: dict[Path, tuple[duckdb.DuckDBPyConnection, bool]] = {}  # path -> (conne
 
 
 def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A reader opens the file; a writer attaches it under its usual catalog name (the file's stem) with
+    the project's row-group size (settings.duckdb_row_group_size), an attach option the file does not keep."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": load_settings().duckdb_memory_limit})
+    settings = load_settings()
+    config = {"memory_limit": settings.duckdb_memory_limit}
+    if read_only:
+        return duckdb.connect(str(path), read_only=True, config=config)
+    connection = duckdb.connect(config=config)
+    connection.execute(
+        f"ATTACH '{_literal(str(path))}' AS {_catalog(path)} (ROW_GROUP_SIZE {settings.duckdb_row_group_size})"
+    )
+    connection.execute(f"USE {_catalog(path)}")
+    return connection
+
+
+def _literal(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _catalog(path: Path) -> str:
+    return '"' + path.stem.replace('"', '""') + '"'
+
+
+def _cursor(connection: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyConnection:
+    """A cursor starts in the primary catalog: point it at the warehouse (a no-op for a plain open)."""
+    cursor = connection.cursor()
+    cursor.execute(f"USE {_catalog(path)}")
+    return cursor
 
 
 def hold_warehouse(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -62,7 +88,7 @@ def warehouse_connection(path: Path, read_only: bool = False):
     if held is not None and held[1] and not read_only:
         release_warehouse(path)
         held = None
-    connection = held[0].cursor() if held is not None else _connect(path, read_only)
+    connection = _cursor(held[0], path.resolve()) if held is not None else _connect(path, read_only)
     try:
         yield connection
     finally:
