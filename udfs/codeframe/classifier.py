@@ -922,9 +922,14 @@ def analyses_to_frame(ids: list, analyses: list[Analysis], version: str) -> pd.D
     return frame
 
 
-@lru_cache(maxsize=4)
 def get_classifier(codeframe_path: str | None = None) -> Classifier:
-    """One classifier per codeframe file and process."""
+    """One classifier per codeframe file and process. The cache is keyed on the path alone: an lru_cache on
+    this function keyed get_classifier() and get_classifier(None) apart and built the default one twice."""
+    return _classifier_for(codeframe_path or None)
+
+
+@lru_cache(maxsize=4)
+def _classifier_for(codeframe_path: str | None) -> Classifier:
     return Classifier(codeframe_path)
 
 
