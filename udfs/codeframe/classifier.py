@@ -145,6 +145,12 @@ class Classifier:
         self._automaton.make_automaton()
         rules = self.codeframe.rules
         self._mask = re.compile("|".join(f"(?:{p})" for p in rules["non_customer"]), re.S) if rules["non_customer"] else None
+        # A mask that does not open on a literal (a 4s店 name after any 2-12 characters, 已... after any
+        # sentence end) is tried at every position of every text: it joins the mask only for texts that
+        # hold one of its required literals, without which it cannot match (~20 % of the masking time).
+        self._mask_gates = [(index, tuple(sorted(literals))) for index, pattern in enumerate(rules["non_customer"])
+                            if not _opens_on_literal(pattern) and (literals := _required_literals(pattern))]
+        self._mask_variants: dict[tuple[bool, ...], re.Pattern] = {}
         # most texts contain none of the literals the masks need: one cheap scan skips the big regex
         hints = [_required_literals(pattern) for pattern in rules["non_customer"]]
         self._mask_hint = (re.compile("|".join(sorted({re.escape(h) for hint in hints for h in hint}, key=len, reverse=True)))
@@ -248,7 +254,20 @@ class Classifier:
         """Blank (same length) what the customer did not say: agent turns, advisor boilerplate, hashtags."""
         if self._mask is None or (self._mask_hint is not None and not self._mask_hint.search(norm)):
             return norm
-        return self._mask.sub(_blank, norm)
+        return self._mask_for(norm).sub(_blank, norm)
+
+    def _mask_for(self, norm: str) -> re.Pattern:
+        """The mask without the gated patterns none of whose literals `norm` holds: the same matches."""
+        if not self._mask_gates:
+            return self._mask
+        present = tuple(any(literal in norm for literal in literals) for _, literals in self._mask_gates)
+        mask = self._mask_variants.get(present)
+        if mask is None:
+            left_out = {index for (index, _), found in zip(self._mask_gates, present) if not found}
+            mask = self._mask_variants[present] = re.compile("|".join(
+                f"(?:{pattern})" for index, pattern in enumerate(self.codeframe.rules["non_customer"])
+                if index not in left_out), re.S)
+        return mask
 
     # -- analysis -------------------------------------------------------------------------------
     def analyse(self, text) -> Analysis:
@@ -801,6 +820,41 @@ def _required_literals(pattern: str):
     except Exception:  # an unusual pattern: no shortcut
         return None
     return found if found and all(found) else None
+
+
+def _opens_on_literal(pattern: str) -> bool:
+    """Whether every match of `pattern` starts with one of a known set of characters (a literal or a
+    branch of them), so that the regex engine rejects every other position at its first step."""
+    from re import _constants as sre
+    from re import _parser as sre_parse
+
+    def sequence(items) -> tuple[bool, bool]:  # (opens on a literal, may match empty)
+        for op, av in items:
+            known, empty = element(op, av)
+            if not known:
+                return False, False
+            if not empty:
+                return True, False
+        return True, True
+
+    def element(op, av) -> tuple[bool, bool]:
+        if op is sre.LITERAL or (op is sre.IN and all(o is sre.LITERAL for o, _ in av)):
+            return True, False
+        if op is sre.SUBPATTERN:
+            return sequence(av[-1])
+        if op is sre.BRANCH:
+            branches = [sequence(branch) for branch in av[1]]
+            return all(known for known, _ in branches), any(empty for _, empty in branches)
+        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
+            known, empty = sequence(av[2])
+            return known, empty or av[0] == 0
+        return False, False
+
+    try:
+        known, empty = sequence(sre_parse.parse(pattern))
+    except Exception:  # an unusual pattern: treat it as opening anywhere
+        return False
+    return known and not empty
 
 
 @contextmanager

@@ -427,6 +427,17 @@ def test_mask_prefilter_never_skips_a_mask(classifier):
     assert "您好" not in norm and "京a" not in norm and "异响" in norm
 
 
+def test_gated_masks_blank_what_the_whole_mask_blanks(classifier):
+    from udfs.codeframe.classifier import normalise
+
+    assert [index for index, _ in classifier._mask_gates]  # the 4s店 and 已 patterns open anywhere
+    whole = classifier._mask
+    for text in ("坐标杭州，在杭州星曜4s店买的，刹车异响", "客户：刹车异响。已安排技师检查。车牌京A·12345",
+                 "客服：您好 客户：已经三次了，已登记", "在星曜4S店提的车，已告知客户", "刹车异响，去了4s店"):
+        norm = normalise(text)
+        assert classifier.customer_voice(norm) == whole.sub(lambda match: " " * len(match.group()), norm), text
+
+
 # -- 1.4.2 rules ---------------------------------------------------------------------------------------
 def test_an_absent_problem_is_praise(rules_only):
     assert codes(rules_only, "开了半年一点异响都没有")["PRD.NVH.RATTLE"].sentiment == 1
