@@ -418,6 +418,14 @@ def test_too_much_of_a_good_thing_and_nearest_scale(rules_only):
     assert codes(rules_only, "高油耗")["PRD.ECO.FUEL"].sentiment == -1
 
 
+def test_a_batch_normalises_as_each_text_alone():
+    from udfs.codeframe.classifier import normalise, normalise_many
+
+    texts = ["", "ＡＢＣ，車機很好\x00\x7f\xa0\u3000", "\ud800半个代理对\udfff", "😡👍𠀀 emoji", "Ｚ", "\U0010ffff", ""]
+    assert normalise_many(texts) == [normalise(text) for text in texts]
+    assert normalise_many([]) == []
+
+
 def test_mask_prefilter_never_skips_a_mask(classifier):
     text = "客服：您好，请问有什么可以帮您？ 客户：刹车有异响。车牌京A·12345，车架号ab12345678"
     from udfs.codeframe.classifier import normalise
