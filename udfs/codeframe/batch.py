@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from udfs.codeframe.classifier import FRAME_COLUMNS, METHOD, UNCODED, Analysis, get_classifier
+from udfs.codeframe.classifier import FRAME_COLUMNS, METHOD, UNCODED, Analysis, get_classifier, no_cyclic_gc
 
 ID_COLUMNS = ("id", "feedback_id", "record_id")
 PARALLEL_MIN_TEXTS = 20_000  # below this, starting workers costs more than it saves
@@ -215,8 +215,11 @@ def _repeated(value: str, count: int):
 
 
 def _columns_chunk(texts: list[str]) -> tuple:
+    """A worker's task. The collector stays paused until the chunk's analyses have become columns and are
+    freed: resumed right after the analysis, its next collection walked every one of them."""
     classifier = get_classifier(_worker_codeframe)
-    return arrow_columns(frame_columns(classifier.analyse_many_compact(texts), _worker_names(classifier)))
+    with no_cyclic_gc():
+        return arrow_columns(frame_columns(classifier.analyse_many_compact(texts), _worker_names(classifier)))
 
 
 _NAMES: dict = {}

@@ -407,7 +407,7 @@ class Classifier:
         """Identical texts are analysed once (feeds repeat templates, greetings, 好评)."""
         seen: dict[str, Analysis] = {}
         out = []
-        with _no_cyclic_gc():
+        with no_cyclic_gc():
             for text in texts:
                 key = text if isinstance(text, str) else repr(text)
                 analysis = seen.get(key)
@@ -423,7 +423,7 @@ class Classifier:
         analyse = self.analyse_compact
         texts = list(texts)
         strings = [_as_string(text) for text in texts]
-        with _no_cyclic_gc():
+        with no_cyclic_gc():
             for text, string, normalised in zip(texts, strings, normalise_many(strings)):
                 key = text if isinstance(text, str) else repr(text)
                 item = seen.get(key)
@@ -883,7 +883,7 @@ def _opens_on_literal(pattern: str) -> bool:
 
 
 @contextmanager
-def _no_cyclic_gc():
+def no_cyclic_gc():
     """Pause the cyclic garbage collector during a batch: analysing a text allocates many small tuples
     and lists (freed by reference counting; the analysis builds no cycles), which would otherwise
     trigger collections that walk the whole span cache again and again (~10-15% of the batch time).
