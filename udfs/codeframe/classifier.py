@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import ahocorasick
+import numpy as np
 import pandas as pd
 
 from udfs.codeframe import sentiment
@@ -83,9 +84,28 @@ NORMALISE_MAP = _normalisation_table()
 NORMALISE = [NORMALISE_MAP.get(code, code) for code in range(0x10000)]
 
 
+# The table once more as code points over all of Unicode, for a whole batch at once (`normalise_many`).
+NORMALISE_CODES = np.arange(0x110000, dtype=np.uint32)
+NORMALISE_CODES[list(NORMALISE_MAP)] = [ord(char) for char in NORMALISE_MAP.values()]
+
+
 def normalise(text: str) -> str:
     """Same length as `text`: every offset into the result is an offset into the original."""
     return text.translate(NORMALISE)
+
+
+def normalise_many(texts: list[str]) -> list[str]:
+    """`normalise` of each text, the batch mapped as one array of code points: str.translate looks every
+    character up in Python objects one by one (~7 % of a worker's time), this ~4x faster."""
+    joined = "".join(texts)
+    codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    mapped = NORMALISE_CODES[codes].tobytes().decode("utf-32-le", "surrogatepass")
+    out, start = [], 0
+    for text in texts:
+        end = start + len(text)
+        out.append(mapped[start:end])
+        start = end
+    return out
 
 
 @dataclass(slots=True)
@@ -145,6 +165,13 @@ class Classifier:
         self._automaton.make_automaton()
         rules = self.codeframe.rules
         self._mask = re.compile("|".join(f"(?:{p})" for p in rules["non_customer"]), re.S) if rules["non_customer"] else None
+        # A mask that does not open on a literal (a 4s店 name after any 2-12 characters, 已... after any
+        # sentence end) is tried at every position of every text: it joins the mask only for texts that
+        # hold one of its required literals, without which it cannot match (~20 % of the masking time).
+        self._mask_gates = [(index, re.compile("|".join(re.escape(literal) for literal in sorted(literals))))
+                            for index, pattern in enumerate(rules["non_customer"])
+                            if not _opens_on_literal(pattern) and (literals := _required_literals(pattern))]
+        self._mask_variants: dict[tuple[bool, ...], re.Pattern] = {}
         # most texts contain none of the literals the masks need: one cheap scan skips the big regex
         hints = [_required_literals(pattern) for pattern in rules["non_customer"]]
         self._mask_hint = (re.compile("|".join(sorted({re.escape(h) for hint in hints for h in hint}, key=len, reverse=True)))
@@ -239,16 +266,30 @@ class Classifier:
                 roles[keyword.lower()].generic = True
         return roles
 
-    def _text_and_voice(self, text) -> tuple[str, str]:
-        """The text as a string (missing values empty) and its normalised customer voice, offsets aligned."""
-        text = text if isinstance(text, str) else ("" if text is None or _is_missing(text) else str(text))
-        return text, self.customer_voice(text.translate(NORMALISE))
+    def _text_and_voice(self, text, normalised: str | None = None) -> tuple[str, str]:
+        """The text as a string (missing values empty) and its normalised customer voice, offsets aligned.
+        `normalised`: the string's `normalise`, when the caller has it already."""
+        text = _as_string(text)
+        return text, self.customer_voice(text.translate(NORMALISE) if normalised is None else normalised)
 
     def customer_voice(self, norm: str) -> str:
         """Blank (same length) what the customer did not say: agent turns, advisor boilerplate, hashtags."""
         if self._mask is None or (self._mask_hint is not None and not self._mask_hint.search(norm)):
             return norm
-        return self._mask.sub(_blank, norm)
+        return self._mask_for(norm).sub(_blank, norm)
+
+    def _mask_for(self, norm: str) -> re.Pattern:
+        """The mask without the gated patterns none of whose literals `norm` holds: the same matches."""
+        if not self._mask_gates:
+            return self._mask
+        present = tuple(gate.search(norm) is not None for _, gate in self._mask_gates)
+        mask = self._mask_variants.get(present)
+        if mask is None:
+            left_out = {index for (index, _), found in zip(self._mask_gates, present) if not found}
+            mask = self._mask_variants[present] = re.compile("|".join(
+                f"(?:{pattern})" for index, pattern in enumerate(self.codeframe.rules["non_customer"])
+                if index not in left_out), re.S)
+        return mask
 
     # -- analysis -------------------------------------------------------------------------------
     def analyse(self, text) -> Analysis:
@@ -264,10 +305,11 @@ class Classifier:
             hits.append(CodeHit(code, l1, l2, l3, polarity, score, severity, need, point, evidence, start, end))
         return Analysis(hits, item[0], item[1])
 
-    def analyse_compact(self, text) -> tuple:
+    def analyse_compact(self, text, normalised: str | None = None) -> tuple:
         """(sentiment, sentiment_score, ((code, sentiment, score, severity, point_type, evidence, start, end), ...)):
-        the analysis as plain tuples, cheap to build and to pickle between processes."""
-        score, hits, suggestion, ngram_sum, positions, wish_only, norm = self._analyse_rules(text)
+        the analysis as plain tuples, cheap to build and to pickle between processes. `normalised`: see
+        `_text_and_voice`."""
+        score, hits, suggestion, ngram_sum, positions, wish_only, norm = self._analyse_rules(text, normalised)
         model = self.sentiment_model
         if model is not None:
             learned = model.score(score, ngram_sum, positions, aspect_coded=bool(hits))
@@ -285,10 +327,10 @@ class Classifier:
         ordered = tuple(sorted(hits.values(), key=_hit_order)) if len(hits) > 1 else tuple(hits.values())
         return sentiment.label(score), sentiment.squash(score), ordered
 
-    def _analyse_rules(self, text) -> tuple:
+    def _analyse_rules(self, text, normalised: str | None = None) -> tuple:
         """(rule score, {leaf index: compact hit}, any suggestion, Σ n-gram weights, n-gram positions, whether
         the score is only a wish's lean: no opinion, a suggestion cue, the normalised customer voice)."""
-        text, norm = self._text_and_voice(text)
+        text, norm = self._text_and_voice(text, normalised)
         clauses, scored, ngram_sum, positions = self._scored_clauses(norm)
         if not clauses:
             score = _fallback_score(norm) if norm and not norm.isspace() else 0.0
@@ -365,7 +407,7 @@ class Classifier:
         """Identical texts are analysed once (feeds repeat templates, greetings, 好评)."""
         seen: dict[str, Analysis] = {}
         out = []
-        with _no_cyclic_gc():
+        with no_cyclic_gc():
             for text in texts:
                 key = text if isinstance(text, str) else repr(text)
                 analysis = seen.get(key)
@@ -379,12 +421,14 @@ class Classifier:
         seen: dict[str, tuple] = {}
         out = []
         analyse = self.analyse_compact
-        with _no_cyclic_gc():
-            for text in texts:
+        texts = list(texts)
+        strings = [_as_string(text) for text in texts]
+        with no_cyclic_gc():
+            for text, string, normalised in zip(texts, strings, normalise_many(strings)):
                 key = text if isinstance(text, str) else repr(text)
                 item = seen.get(key)
                 if item is None:
-                    item = seen[key] = analyse(text)
+                    item = seen[key] = analyse(string, normalised)
                 out.append(item)
         return out
 
@@ -803,8 +847,43 @@ def _required_literals(pattern: str):
     return found if found and all(found) else None
 
 
+def _opens_on_literal(pattern: str) -> bool:
+    """Whether every match of `pattern` starts with one of a known set of characters (a literal or a
+    branch of them), so that the regex engine rejects every other position at its first step."""
+    from re import _constants as sre
+    from re import _parser as sre_parse
+
+    def sequence(items) -> tuple[bool, bool]:  # (opens on a literal, may match empty)
+        for op, av in items:
+            known, empty = element(op, av)
+            if not known:
+                return False, False
+            if not empty:
+                return True, False
+        return True, True
+
+    def element(op, av) -> tuple[bool, bool]:
+        if op is sre.LITERAL or (op is sre.IN and all(o is sre.LITERAL for o, _ in av)):
+            return True, False
+        if op is sre.SUBPATTERN:
+            return sequence(av[-1])
+        if op is sre.BRANCH:
+            branches = [sequence(branch) for branch in av[1]]
+            return all(known for known, _ in branches), any(empty for _, empty in branches)
+        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
+            known, empty = sequence(av[2])
+            return known, empty or av[0] == 0
+        return False, False
+
+    try:
+        known, empty = sequence(sre_parse.parse(pattern))
+    except Exception:  # an unusual pattern: treat it as opening anywhere
+        return False
+    return known and not empty
+
+
 @contextmanager
-def _no_cyclic_gc():
+def no_cyclic_gc():
     """Pause the cyclic garbage collector during a batch: analysing a text allocates many small tuples
     and lists (freed by reference counting; the analysis builds no cycles), which would otherwise
     trigger collections that walk the whole span cache again and again (~10-15% of the batch time).
@@ -829,6 +908,11 @@ def _zeros(match) -> str:
 
 def _hit_order(hit: tuple):
     return hit[6], hit[0]
+
+
+def _as_string(text) -> str:
+    """Missing values empty, anything else its string form."""
+    return text if isinstance(text, str) else ("" if text is None or _is_missing(text) else str(text))
 
 
 def _is_missing(value) -> bool:
@@ -922,9 +1006,14 @@ def analyses_to_frame(ids: list, analyses: list[Analysis], version: str) -> pd.D
     return frame
 
 
-@lru_cache(maxsize=4)
 def get_classifier(codeframe_path: str | None = None) -> Classifier:
-    """One classifier per codeframe file and process."""
+    """One classifier per codeframe file and process. The cache is keyed on the path alone: an lru_cache on
+    this function keyed get_classifier() and get_classifier(None) apart and built the default one twice."""
+    return _classifier_for(codeframe_path or None)
+
+
+@lru_cache(maxsize=4)
+def _classifier_for(codeframe_path: str | None) -> Classifier:
     return Classifier(codeframe_path)
 
 

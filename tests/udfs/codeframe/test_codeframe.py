@@ -418,6 +418,14 @@ def test_too_much_of_a_good_thing_and_nearest_scale(rules_only):
     assert codes(rules_only, "高油耗")["PRD.ECO.FUEL"].sentiment == -1
 
 
+def test_a_batch_normalises_as_each_text_alone():
+    from udfs.codeframe.classifier import normalise, normalise_many
+
+    texts = ["", "ＡＢＣ，車機很好\x00\x7f\xa0\u3000", "\ud800半个代理对\udfff", "😡👍𠀀 emoji", "Ｚ", "\U0010ffff", ""]
+    assert normalise_many(texts) == [normalise(text) for text in texts]
+    assert normalise_many([]) == []
+
+
 def test_mask_prefilter_never_skips_a_mask(classifier):
     text = "客服：您好，请问有什么可以帮您？ 客户：刹车有异响。车牌京A·12345，车架号ab12345678"
     from udfs.codeframe.classifier import normalise
@@ -425,6 +433,17 @@ def test_mask_prefilter_never_skips_a_mask(classifier):
     norm = classifier.customer_voice(normalise(text))
     assert norm == classifier._mask.sub(lambda match: " " * len(match.group()), normalise(text))
     assert "您好" not in norm and "京a" not in norm and "异响" in norm
+
+
+def test_gated_masks_blank_what_the_whole_mask_blanks(classifier):
+    from udfs.codeframe.classifier import normalise
+
+    assert [index for index, _ in classifier._mask_gates]  # the 4s店 and 已 patterns open anywhere
+    whole = classifier._mask
+    for text in ("坐标杭州，在杭州星曜4s店买的，刹车异响", "客户：刹车异响。已安排技师检查。车牌京A·12345",
+                 "客服：您好 客户：已经三次了，已登记", "在星曜4S店提的车，已告知客户", "刹车异响，去了4s店"):
+        norm = normalise(text)
+        assert classifier.customer_voice(norm) == whole.sub(lambda match: " " * len(match.group()), norm), text
 
 
 # -- 1.4.2 rules ---------------------------------------------------------------------------------------
