@@ -154,7 +154,8 @@ class Classifier:
         self._needs_boundary = [len(term) <= 2 or term.isascii() for term in roles]
         # blockers (信用, 说好): they stop shorter matches and never tile a word (信用卡 holds no 卡)
         self._inert = [not (role.carries_opinion() or role.contrast or role.rhetorical or role.suggestion or role.unmet
-                            or role.critical or role.major or role.verdict) for role in roles.values()]
+                            or role.critical or role.major or role.verdict or role.conditional or role.only)
+                       for role in roles.values()]
         self._automaton = ahocorasick.Automaton()
         self._span_cache: dict[tuple, tuple] = {}  # the current generation (see `_cached_span_entry`)
         self._span_cache_old: dict[tuple, tuple] = {}
@@ -230,6 +231,14 @@ class Classifier:
             role(term).verdict = weight
         for term in lex.restrictive:
             role(term).restrictive = True
+        for term in lex.inferior:
+            role(term).inferior = True
+            if not role(term).polarity:
+                role(term).polarity = -1.0  # 比不上 alone: worse than something
+        for term in lex.conditional:
+            role(term).conditional = True
+        for term in lex.only:
+            role(term).only = True
         for term in cf.point_type.get("suggestion_cues", ()):
             role(term).suggestion = True
         for term in cf.point_type.get("unmet_need_cues", ()):

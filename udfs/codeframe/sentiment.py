@@ -18,7 +18,11 @@ from importlib.resources import files
 NEGATION_REACH = 4  # characters between a negator and the opinion it flips (allows 很/太/那么)
 CONTRAST_WEIGHT = 1.5  # the clause after 但是/不过/就是 carries the verdict
 BEFORE_CONTRAST_WEIGHT = 0.6
-MILD_NEGATIVE = -0.5  # a hedged complaint (小了点, 美中不足): what a satisfied customer still mentions
+MILD_NEGATIVE = -0.5
+PENDING_NEGATION = True
+ONLY_RULE = True
+INFERIOR_RULE = True
+CONDITIONAL_RULE = True  # a hedged complaint (小了点, 美中不足): what a satisfied customer still mentions
 
 
 def load_hownet() -> dict[str, list[str]]:
@@ -43,6 +47,9 @@ class SentimentLexicon:
     blockers: frozenset[str]
     verdict: dict = None  # cue -> clause weight (总体来说 3, 不会再来 2.5)
     restrictive: frozenset = frozenset()  # "only then" (才能): the praise after it is conditional
+    inferior: frozenset = frozenset()  # 不如 / 比不上: the clause says its subject is worse
+    conditional: frozenset = frozenset()  # 如果 / 假如: the praise in the clause is hypothetical
+    only: frozenset = frozenset()  # 只有 / 只能: a feature that comes one-only or half-way
 
 
 def build_lexicon(codeframe_lexicon: dict) -> SentimentLexicon:
@@ -72,7 +79,10 @@ def build_lexicon(codeframe_lexicon: dict) -> SentimentLexicon:
                             excess=frozenset(codeframe_lexicon.get("excess", ())),
                             blockers=frozenset(w for w in neutral if len(w) > 1),
                             verdict={w: weight for weight, words in codeframe_lexicon.get("verdict", ()) for w in words},
-                            restrictive=restrictive)
+                            restrictive=restrictive,
+                            inferior=frozenset(codeframe_lexicon.get("inferior", ())),
+                            conditional=frozenset(codeframe_lexicon.get("conditional", ())),
+                            only=frozenset(codeframe_lexicon.get("only", ())))
 
 
 @dataclass(slots=True)
@@ -100,6 +110,9 @@ class Role:
     absent_after: bool = False  # 都没有 / 也没有 after a problem word: the problem is absent (一点异响都没有)
     verdict: float = 0.0  # a cue that its clause speaks for the whole text (总体来说, 不会再来): clause weight
     restrictive: bool = False  # 才能 / 才会: the praise that follows holds only under a condition
+    inferior: bool = False  # 不如 / 比不上: an opinion word beside it names the dimension compared, not praise
+    conditional: bool = False  # 如果 / 假如: the praise in its clause is hypothetical (如果材质好一点就更好了)
+    only: bool = False  # 只有 / 只能: with an aspect and no opinion, a limitation (后窗只能降一半)
 
     def carries_opinion(self) -> bool:
         return bool(self.polarity or self.magnitude or self.leaves or self.degree or self.negator or self.restrictive)
@@ -191,6 +204,12 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
         values[i] = value * degree
         last_value_index = i
         negations, degree, excess, overdo = 0, 1.0, False, False
+    if PENDING_NEGATION and negations and dangling < 0 and not values:
+        dangling = negator_index  # 座椅没有高低调节: the negator found no opinion to flip, so something is missing
+    if ONLY_RULE and aspect_indexes and not values and dangling < 0 and degree >= 1.0:
+        only = next((i for i, unit in enumerate(units) if unit[2].only), -1)
+        if only >= 0 and not any(unit[2].restrictive for unit in units):  # 只有X才有 is a condition, not a limit
+            values[only] = MILD_NEGATIVE  # 后窗只能降一半 / 只有主驾有: a feature cut short
     if aspect_indexes and not values and (dangling >= 0 or degree < 1.0):
         values[dangling if dangling >= 0 else len(units) - 1] = -1.0 if dangling >= 0 else -0.5
     elif not values and dangling >= 0 and units[dangling][2].absence:
@@ -201,6 +220,11 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
         # one before it (量太小，太贵) does not.
         last_opinion = max((i for i in values if i not in defaults), default=-1)
         values = {i: v for i, v in values.items() if i not in defaults or i > last_opinion}
+    if INFERIOR_RULE and values and any(unit[2].inferior for unit in units):
+        # 稳定性不如X / 外观不如X好看: the praise word names what is compared; the subject comes off worse
+        values = {i: v for i, v in values.items() if v < 0}
+    if CONDITIONAL_RULE and values and any(unit[2].conditional for unit in units):
+        values = {i: v for i, v in values.items() if v < 0}  # 如果材质好一点: hypothetical praise is no praise
     rhetorical = any(unit[2].rhetorical for unit in units) and (is_question or _strong_rhetoric(units))
     suggestion = any(unit[2].suggestion for unit in units)
     unmet = any(unit[2].unmet for unit in units)

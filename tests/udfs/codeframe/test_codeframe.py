@@ -489,3 +489,25 @@ def test_praise_that_comes_only_then_is_a_shortcoming(rules_only):
     assert rules_only.analyse("热车十分钟才会安静").sentiment == -1  # 才会: only late, a shortcoming
     assert rules_only.analyse("座椅要调半天才能舒服").sentiment == -1
     assert all(hit.sentiment == -1 for hit in rules_only.analyse("座椅要调半天才能舒服").hits)
+
+
+def test_an_inferior_comparative_makes_its_praise_word_the_dimension_compared(rules_only):
+    assert rules_only.analyse("舒适性不如老款").sentiment == -1  # 舒适性 names what is compared
+    assert codes(rules_only, "内饰不如隔壁的漂亮")["PRD.INT.DESIGN"].sentiment == -1
+    assert rules_only.analyse("内饰比隔壁的漂亮").sentiment == 1
+
+
+def test_praise_inside_a_conditional_is_hypothetical(rules_only):
+    assert rules_only.analyse("座椅很舒服").sentiment == 1
+    assert rules_only.analyse("如果座椅再舒服一些，那就更好了").sentiment == -1
+
+
+def test_only_with_an_aspect_and_no_opinion_is_a_limitation(rules_only):
+    assert codes(rules_only, "天窗只能打开一半")["PRD.EXT.ROOF"].sentiment == -1
+    # 只有…才有: a condition, not a limitation
+    assert codes(rules_only, "这种天窗只有豪车才有")["PRD.EXT.ROOF"].sentiment != -1
+
+
+def test_a_negator_that_finds_no_opinion_says_something_is_missing(rules_only):
+    assert codes(rules_only, "方向盘没有上下调节")["PRD.HDL.STEER"].sentiment == -1
+
