@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,14 +33,38 @@ def ngram_positions(length: int, ngram_max: int = NGRAM_MAX) -> int:
     return sum(max(0, length - n + 1) for n in range(1, ngram_max + 1))
 
 
-def span_ngrams(span: str, ngram_max: int = NGRAM_MAX):
-    """Character n-grams of one span (whitespace-free n-grams only), in order."""
+# Negation scope: an n-gram that starts within NEGATION_SCOPE characters after a negator character is a
+# feature of its own (¬ + n-gram), so that 没有出现什么问题 does not read as 问题 (0: off).
+NEGATION_SCOPE = 4  # as the rules' NEGATION_REACH; odd-row CV: 3, 4, 6 all gain, to the end of the span loses
+NEGATION_MARK = "¬"
+_NEGATOR_CHARS = re.compile("[不没无未别]")
+
+
+def negated_starts(span: str, scope: int) -> list[bool] | None:
+    """Per character of `span`: whether an n-gram starting there lies in a negator's scope; None when
+    no character does (most spans)."""
+    if not scope:
+        return None
+    found = [m.start() for m in _NEGATOR_CHARS.finditer(span)]
+    if not found:
+        return None
+    flags = [False] * len(span)
+    for p in found:
+        for i in range(p + 1, min(len(span), p + scope + 1)):
+            flags[i] = True
+    return flags
+
+
+def span_ngrams(span: str, ngram_max: int = NGRAM_MAX, scope: int | None = None):
+    """Character n-grams of one span (whitespace-free n-grams only), in order; those in a negator's
+    scope carry NEGATION_MARK."""
     length = len(span)
+    negated = negated_starts(span, NEGATION_SCOPE if scope is None else scope)
     for n in range(1, ngram_max + 1):
         for i in range(length - n + 1):
             gram = span[i:i + n]
             if not gram.isspace() and " " not in gram:
-                yield gram
+                yield NEGATION_MARK + gram if negated is not None and negated[i] else gram
 
 
 def rule_features(score: float) -> tuple[float, float]:
@@ -55,12 +80,22 @@ class SentimentModel:
     neutral_margin: float  # |logit| below this, where the rules found no opinion, stays neutral
     ngram_max: int = NGRAM_MAX
     meta: dict | None = None
+    negation_scope: int = 0
 
     def span_sum(self, span: str) -> tuple[float, int]:
         """(Σ weights of the span's n-grams, n-gram positions): the span's share of the logit."""
         get = self.weights.get
         total = 0.0
         length = len(span)
+        negated = negated_starts(span, self.negation_scope)
+        if negated is not None:
+            for n in range(1, self.ngram_max + 1):
+                for i in range(length - n + 1):
+                    gram = span[i:i + n]
+                    weight = get(NEGATION_MARK + gram if negated[i] else gram)
+                    if weight is not None:
+                        total += weight
+            return total, ngram_positions(length, self.ngram_max)
         for n in range(1, self.ngram_max + 1):
             for i in range(length - n + 1):
                 weight = get(span[i:i + n])
@@ -86,7 +121,8 @@ class SentimentModel:
         return 0.0 if rules_silent and weak and not aspect_coded else z
 
     def to_json(self) -> dict:
-        return {"format": FORMAT, "ngram_max": self.ngram_max, "bias": round(self.bias, 6),
+        return {"format": FORMAT, "ngram_max": self.ngram_max, "negation_scope": self.negation_scope,
+                "bias": round(self.bias, 6),
                 "rule_weights": [round(w, 6) for w in self.rule_weights], "neutral_margin": self.neutral_margin,
                 "meta": self.meta or {}, "weights": {g: round(w, 4) for g, w in sorted(self.weights.items())}}
 
@@ -110,6 +146,7 @@ def load_model(path: str | Path | None = MODEL_PATH) -> SentimentModel | None:
         return SentimentModel(weights={str(g): float(w) for g, w in data["weights"].items()},
                               bias=float(data["bias"]), rule_weights=tuple(float(w) for w in data["rule_weights"]),
                               neutral_margin=float(data["neutral_margin"]), ngram_max=int(data["ngram_max"]),
+                              negation_scope=int(data.get("negation_scope", 0)),
                               meta=data.get("meta") or {})
     except (OSError, ValueError, KeyError, TypeError, EOFError):
         return None

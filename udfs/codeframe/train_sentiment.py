@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from udfs.codeframe import learned
 from udfs.codeframe.classifier import Classifier
 from udfs.codeframe.evaluate import CAR_CLAUSE_FILES, REVIEW_CORPORA, default_real_dir
 from udfs.codeframe.learned import MODEL_PATH, NGRAM_MAX, SentimentModel, ngram_positions, rule_features, save_model, span_ngrams
@@ -167,7 +168,8 @@ def fit_model(rows: pd.DataFrame, grams, rules, positions, c: float = C, version
             "prune": PRUNE, "car_weight": CAR_WEIGHT, "codeframe_version": version, "vocabulary": len(vocab),
             "inputs_digest": inputs_digest(rows, grams, rules)}
     return SentimentModel(weights=weights, bias=bias, rule_weights=(float(coef[0]), float(coef[1])),
-                          neutral_margin=NEUTRAL_MARGIN, ngram_max=NGRAM_MAX, meta=meta)
+                          neutral_margin=NEUTRAL_MARGIN, ngram_max=NGRAM_MAX, meta=meta,
+                          negation_scope=learned.NEGATION_SCOPE)
 
 
 def pipeline_cross_validate(real_dir: Path, corpora=DEFAULT_CORPORA, c: float = C, folds: int = 5,

@@ -23,7 +23,8 @@ def test_shipped_weights_load_and_are_small(model):
     assert learned.MODEL_PATH.stat().st_size <= 2_000_000
     assert model.ngram_max == learned.NGRAM_MAX
     assert len(model.weights) > 1_000
-    assert all(1 <= len(gram) <= model.ngram_max for gram in model.weights)
+    assert all(1 <= len(gram.removeprefix(learned.NEGATION_MARK)) <= model.ngram_max for gram in model.weights)
+    assert model.negation_scope == learned.NEGATION_SCOPE
     assert model.rule_weights[0] + model.rule_weights[1] > 0  # the rules' verdict pushes the same way
     assert set(model.meta["trained_on"]) <= {"car_review_clauses", "car_review_clauses_magotan", "waimai_10k",
                                              "chnsenticorp_htl"}
@@ -187,3 +188,16 @@ def test_a_wish_keeps_its_lean_unless_the_learned_verdict_is_confident(tmp_path)
     assert verdict(0.8, text) == -1  # a weak positive learned verdict does not overrule the wish
     assert verdict(3.0, text) == 1  # a confident one does
     assert verdict(0.8, "座椅很舒服") == 1  # no wish: the learned verdict as before
+
+
+def test_ngrams_in_a_negators_scope_are_features_of_their_own(tmp_path):
+    grams = list(learned.span_ngrams("从没出过故障呢", 2, scope=4))
+    assert "¬故障" in grams and "故障" not in grams  # within four characters of 没
+    assert "没出" in grams and "呢" in grams  # the negator itself and what lies beyond its scope stay plain
+    assert list(learned.span_ngrams("故障很多", 2, scope=4)) == ["故", "障", "很", "多", "故障", "障很", "很多"]
+    model = learned.SentimentModel(weights={"故障": -1.0, "¬故障": 0.5}, bias=0.0, rule_weights=(0.0, 0.0),
+                                   neutral_margin=0.5, negation_scope=4)
+    assert model.span_sum("从没出过故障呢")[0] == 0.5 and model.span_sum("故障很多")[0] == -1.0
+    path = tmp_path / "scoped.json.gz"
+    learned.save_model(model, path)
+    assert learned.load_model(path).negation_scope == 4
