@@ -239,6 +239,8 @@ class Classifier:
             role(term).conditional = True
         for term in lex.only:
             role(term).only = True
+        for term in lex.equative:
+            role(term).equative = True
         for term in cf.point_type.get("suggestion_cues", ()):
             role(term).suggestion = True
         for term in cf.point_type.get("unmet_need_cues", ()):

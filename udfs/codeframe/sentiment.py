@@ -22,7 +22,9 @@ MILD_NEGATIVE = -0.5
 PENDING_NEGATION = True
 ONLY_RULE = True
 INFERIOR_RULE = True
-CONDITIONAL_RULE = True  # a hedged complaint (小了点, 美中不足): what a satisfied customer still mentions
+CONDITIONAL_RULE = True
+HEDGE_FIX = True
+EQUATIVE_RULE = True  # a hedged complaint (小了点, 美中不足): what a satisfied customer still mentions
 
 
 def load_hownet() -> dict[str, list[str]]:
@@ -50,6 +52,7 @@ class SentimentLexicon:
     inferior: frozenset = frozenset()  # 不如 / 比不上: the clause says its subject is worse
     conditional: frozenset = frozenset()  # 如果 / 假如: the praise in the clause is hypothetical
     only: frozenset = frozenset()  # 只有 / 只能: a feature that comes one-only or half-way
+    equative: frozenset = frozenset()  # 那么 / 这么: 没有 B 那么 ADJ
 
 
 def build_lexicon(codeframe_lexicon: dict) -> SentimentLexicon:
@@ -82,7 +85,8 @@ def build_lexicon(codeframe_lexicon: dict) -> SentimentLexicon:
                             restrictive=restrictive,
                             inferior=frozenset(codeframe_lexicon.get("inferior", ())),
                             conditional=frozenset(codeframe_lexicon.get("conditional", ())),
-                            only=frozenset(codeframe_lexicon.get("only", ())))
+                            only=frozenset(codeframe_lexicon.get("only", ())),
+                            equative=frozenset(codeframe_lexicon.get("equative", ())))
 
 
 @dataclass(slots=True)
@@ -112,6 +116,7 @@ class Role:
     restrictive: bool = False  # 才能 / 才会: the praise that follows holds only under a condition
     inferior: bool = False  # 不如 / 比不上: an opinion word beside it names the dimension compared, not praise
     conditional: bool = False  # 如果 / 假如: the praise in its clause is hypothetical (如果材质好一点就更好了)
+    equative: bool = False  # 那么 / 这么 in 没有 B 那么 ADJ: the negator reaches ADJ across B
     only: bool = False  # 只有 / 只能: with an aspect and no opinion, a limitation (后窗只能降一半)
 
     def carries_opinion(self) -> bool:
@@ -146,8 +151,18 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
     excess = False
     overdo = False  # 过于/太过: too much of a good thing (过于灵敏) is a complaint
     aspect_indexes = [i for i, unit in enumerate(units) if unit[2].leaves]
+    skip_until = -1
     for i, (start, end, role) in enumerate(units):
+        if i < skip_until:
+            continue  # the standard of an equative comparison (没有宣传的那么强: 宣传)
         following = units[i + 1][2] if i + 1 < len(units) else None
+        if EQUATIVE_RULE and role.absence and not role.polarity:
+            # 动力没有宣传的那么强 / 没有想象中这么好: A 没有 B 那么 ADJ negates ADJ across the standard B
+            equative = next((k for k in range(i + 1, len(units) - 1) if units[k][2].equative), -1)
+            if equative > 0 and (units[equative + 1][2].polarity or units[equative + 1][2].magnitude):
+                negations += 1
+                negator_end, negator_index, skip_until = units[equative][0], equative - 1, equative
+                continue
         if (role.absent_after and i == len(units) - 1 and last_value_index == i - 1 and values[i - 1] < 0
                 and units[i - 1][2].polarity < 0 and start - units[i - 1][1] <= 1):
             values[i - 1] = -values[i - 1] * 0.8  # 什么问题都没有 / 一点异响都没有: the problem named is absent
@@ -166,7 +181,10 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
             continue
         modifies_next = following is not None and units[i + 1][0] == end and bool(following.polarity or following.magnitude)
         if role.degree and (modifies_next or not (role.polarity or role.magnitude or role.leaves)):
-            degree = max(degree, role.degree) if degree >= 1 else role.degree
+            if HEDGE_FIX and degree == 1.0:
+                degree = role.degree  # the first degree word: a hedge (偏, 有点) weakens, 很 strengthens
+            else:
+                degree = max(degree, role.degree) if degree >= 1 else role.degree
             excess |= role.excess
             overdo |= role.overdo
             continue
