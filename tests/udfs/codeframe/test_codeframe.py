@@ -527,3 +527,8 @@ def test_not_as_adjective_as_the_standard_negates_across_it(rules_only):
     assert codes(rules_only, "隔音没有广告里说的那么好")["PRD.NVH.NOISE"].sentiment == -1
     assert codes(rules_only, "隔音没想象的那么差")["PRD.NVH.NOISE"].sentiment == 1
     assert rules_only.analyse("不是第一次这么好吃了").sentiment == 1  # 不是 … 这么: no comparison
+
+
+def test_cannot_be_called_negates(rules_only):
+    assert codes(rules_only, "内饰谈不上豪华")["PRD.INT.DESIGN"].sentiment == -1
+    assert codes(rules_only, "做工算不上精致")["PRD.QLT.FIT"].sentiment == -1
