@@ -33,15 +33,12 @@ def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     if read_only:
         return duckdb.connect(str(path), read_only=True, config=config)
     connection = duckdb.connect(config=config)
+    quoted_path = str(path).replace("'", "''")
     connection.execute(
-        f"ATTACH '{_literal(str(path))}' AS {_catalog(path)} (ROW_GROUP_SIZE {settings.duckdb_row_group_size})"
+        f"ATTACH '{quoted_path}' AS {_catalog(path)} (ROW_GROUP_SIZE {settings.duckdb_row_group_size})"
     )
     connection.execute(f"USE {_catalog(path)}")
     return connection
-
-
-def _literal(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def _catalog(path: Path) -> str:

@@ -87,18 +87,11 @@ class SentimentModel:
         get = self.weights.get
         total = 0.0
         length = len(span)
-        negated = negated_starts(span, self.negation_scope)
-        if negated is not None:
-            for n in range(1, self.ngram_max + 1):
-                for i in range(length - n + 1):
-                    gram = span[i:i + n]
-                    weight = get(NEGATION_MARK + gram if negated[i] else gram)
-                    if weight is not None:
-                        total += weight
-            return total, ngram_positions(length, self.ngram_max)
+        negated = negated_starts(span, self.negation_scope)  # None for most spans
         for n in range(1, self.ngram_max + 1):
             for i in range(length - n + 1):
-                weight = get(span[i:i + n])
+                gram = span[i:i + n]
+                weight = get(NEGATION_MARK + gram if negated and negated[i] else gram)
                 if weight is not None:
                     total += weight
         return total, ngram_positions(length, self.ngram_max)

@@ -18,13 +18,7 @@ from importlib.resources import files
 NEGATION_REACH = 4  # characters between a negator and the opinion it flips (allows 很/太/那么)
 CONTRAST_WEIGHT = 1.5  # the clause after 但是/不过/就是 carries the verdict
 BEFORE_CONTRAST_WEIGHT = 0.6
-MILD_NEGATIVE = -0.5
-PENDING_NEGATION = True
-ONLY_RULE = True
-INFERIOR_RULE = True
-CONDITIONAL_RULE = True
-HEDGE_FIX = True
-EQUATIVE_RULE = True  # a hedged complaint (小了点, 美中不足): what a satisfied customer still mentions
+MILD_NEGATIVE = -0.5  # a hedged complaint (小了点, 美中不足): what a satisfied customer still mentions
 
 
 def load_hownet() -> dict[str, list[str]]:
@@ -156,7 +150,7 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
         if i < skip_until:
             continue  # the standard of an equative comparison (没有宣传的那么强: 宣传)
         following = units[i + 1][2] if i + 1 < len(units) else None
-        if EQUATIVE_RULE and role.absence and not role.polarity:
+        if role.absence and not role.polarity:
             # 动力没有宣传的那么强 / 没有想象中这么好: A 没有 B 那么 ADJ negates ADJ across the standard B
             equative = next((k for k in range(i + 1, len(units) - 1) if units[k][2].equative), -1)
             if equative > 0 and (units[equative + 1][2].polarity or units[equative + 1][2].magnitude):
@@ -181,10 +175,9 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
             continue
         modifies_next = following is not None and units[i + 1][0] == end and bool(following.polarity or following.magnitude)
         if role.degree and (modifies_next or not (role.polarity or role.magnitude or role.leaves)):
-            if HEDGE_FIX and degree == 1.0:
-                degree = role.degree  # the first degree word: a hedge (偏, 有点) weakens, 很 strengthens
-            else:
-                degree = max(degree, role.degree) if degree >= 1 else role.degree
+            # the first degree word sets the degree (a hedge such as 偏, 有点 weakens; 很 strengthens), a
+            # stronger one after an intensifier raises it
+            degree = max(degree, role.degree) if degree > 1.0 else role.degree
             excess |= role.excess
             overdo |= role.overdo
             continue
@@ -222,9 +215,9 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
         values[i] = value * degree
         last_value_index = i
         negations, degree, excess, overdo = 0, 1.0, False, False
-    if PENDING_NEGATION and negations and dangling < 0 and not values:
+    if negations and dangling < 0 and not values:
         dangling = negator_index  # 座椅没有高低调节: the negator found no opinion to flip, so something is missing
-    if ONLY_RULE and aspect_indexes and not values and dangling < 0 and degree >= 1.0:
+    if aspect_indexes and not values and dangling < 0 and degree >= 1.0:
         only = next((i for i, unit in enumerate(units) if unit[2].only), -1)
         if only >= 0 and not any(unit[2].restrictive for unit in units):  # 只有X才有 is a condition, not a limit
             values[only] = MILD_NEGATIVE  # 后窗只能降一半 / 只有主驾有: a feature cut short
@@ -238,11 +231,10 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
         # one before it (量太小，太贵) does not.
         last_opinion = max((i for i in values if i not in defaults), default=-1)
         values = {i: v for i, v in values.items() if i not in defaults or i > last_opinion}
-    if INFERIOR_RULE and values and any(unit[2].inferior for unit in units):
-        # 稳定性不如X / 外观不如X好看: the praise word names what is compared; the subject comes off worse
+    if values and any(unit[2].inferior or unit[2].conditional for unit in units):
+        # 外观不如X好看: the praise word names what is compared, the subject comes off worse;
+        # 如果材质好一点: hypothetical praise is no praise
         values = {i: v for i, v in values.items() if v < 0}
-    if CONDITIONAL_RULE and values and any(unit[2].conditional for unit in units):
-        values = {i: v for i, v in values.items() if v < 0}  # 如果材质好一点: hypothetical praise is no praise
     rhetorical = any(unit[2].rhetorical for unit in units) and (is_question or _strong_rhetoric(units))
     suggestion = any(unit[2].suggestion for unit in units)
     unmet = any(unit[2].unmet for unit in units)

@@ -31,10 +31,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from udfs.codeframe import learned
 from udfs.codeframe.classifier import Classifier
 from udfs.codeframe.evaluate import CAR_CLAUSE_FILES, REVIEW_CORPORA, default_real_dir
-from udfs.codeframe.learned import MODEL_PATH, NGRAM_MAX, SentimentModel, ngram_positions, rule_features, save_model, span_ngrams
+from udfs.codeframe.learned import MODEL_PATH, NEGATION_SCOPE, NGRAM_MAX, SentimentModel, ngram_positions, rule_features, save_model, span_ngrams
 
 MIN_DF = 2
 C = 4.0  # inverse L2 strength (per-example loss summed, 1/(2C)·|w|²)
@@ -169,7 +168,7 @@ def fit_model(rows: pd.DataFrame, grams, rules, positions, c: float = C, version
             "inputs_digest": inputs_digest(rows, grams, rules)}
     return SentimentModel(weights=weights, bias=bias, rule_weights=(float(coef[0]), float(coef[1])),
                           neutral_margin=NEUTRAL_MARGIN, ngram_max=NGRAM_MAX, meta=meta,
-                          negation_scope=learned.NEGATION_SCOPE)
+                          negation_scope=NEGATION_SCOPE)
 
 
 def pipeline_cross_validate(real_dir: Path, corpora=DEFAULT_CORPORA, c: float = C, folds: int = 5,

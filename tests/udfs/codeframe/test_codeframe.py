@@ -512,15 +512,11 @@ def test_a_negator_that_finds_no_opinion_says_something_is_missing(rules_only):
     assert codes(rules_only, "方向盘没有上下调节")["PRD.HDL.STEER"].sentiment == -1
 
 
-
 def test_a_hedge_weakens_and_a_hedged_unknown_adjective_is_a_mild_complaint(rules_only):
-    from udfs.codeframe import sentiment
-
     hedged = codes(rules_only, "座椅有点舒服")["PRD.SEAT.COMF"]
     plain = codes(rules_only, "座椅舒服")["PRD.SEAT.COMF"]
     assert 0 < hedged.sentiment_score < plain.sentiment_score  # 有点 weakens what follows
     assert codes(rules_only, "座椅偏软")["PRD.SEAT.COMF"].sentiment == -1  # 偏 + an adjective of no known direction
-    assert sentiment.MILD_NEGATIVE < 0
 
 
 def test_not_as_adjective_as_the_standard_negates_across_it(rules_only):
