@@ -119,3 +119,40 @@ def test_a_view_is_recreated_only_when_its_definition_changed(first_refresh, tmp
     assert all(rerun[name] == (comment, True) for name, (comment, _) in built.items() if name != stale)
     dbt_run("--full-refresh")
     assert not any(marked for _, marked in views().values())
+
+
+def test_a_daily_build_reselects_in_its_lookback_only_what_was_loaded_since(first_refresh, tmp_path):
+    """int_feedback_unified re-selects its lookback days only for records of a newer load than it holds: a late
+    call (a new load) is unified; a call it holds, edited in the raw table without a new load, is left as it is."""
+    _, last_day = first_refresh
+    lookback_day = (date.fromisoformat(last_day) - timedelta(days=2)).isoformat()
+    warehouse = tmp_path / "voc.duckdb"
+    shutil.copy(load_settings().warehouse, warehouse)
+    with warehouse_connection(warehouse) as connection:
+        (newest,) = connection.execute("select max(load_id) from intermediate.int_feedback_unified").fetchone()
+        (held,) = connection.execute(
+            "select call_id from raw_call_center.calls "
+            "where cast(timezone('Asia/Shanghai', started_at) as date) = cast(? as date) order by call_id limit 1",
+            [lookback_day],
+        ).fetchone()
+        connection.execute("update raw_call_center.calls set asr_text = '编辑过的原文' where call_id = ?", [held])
+        connection.execute(
+            "insert into raw_call_center.calls select * replace ('LATE' || call_id as call_id, ? as _dlt_load_id) "
+            "from raw_call_center.calls where call_id = ?",
+            [f"{float(newest) + 1:.6f}", held],
+        )
+    env = {**os.environ, "VOC_WAREHOUSE": str(warehouse), "VOC_DBT_START_DATE": last_day,
+           "VOC_DBT_END_DATE": (date.fromisoformat(last_day) + timedelta(days=1)).isoformat(), "VOC_DBT_LOOKBACK_DAYS": "3"}
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "run", "--select", "int_feedback_unified",
+         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+        capture_output=True, text=True, env=env,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    with warehouse_connection(warehouse, read_only=True) as connection:
+        texts = dict(connection.execute(
+            "select feedback_id, text from intermediate.int_feedback_unified where feedback_id in (?, ?)",
+            [f"call_center:{held}", f"call_center:LATE{held}"],
+        ).fetchall())
+    assert texts[f"call_center:LATE{held}"] == "编辑过的原文"
+    assert texts[f"call_center:{held}"] != "编辑过的原文"

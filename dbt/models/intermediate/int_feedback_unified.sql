@@ -31,7 +31,8 @@ with calls as (
         cast(null as integer) as csat,
         cast(null as integer) as rating,
         cast(null as integer) as likes,
-        cast(null as integer) as reposts
+        cast(null as integer) as reposts,
+        load_id
     from {{ ref('stg_call_center__calls') }}
 ),
 
@@ -40,7 +41,7 @@ surveys as (
         concat('survey:', response_id), 'survey', survey_id, response_id,
         submitted_at, event_date, verbatim, null, touchpoint,
         customer_id, null, null, null, null, null, null, dealer_code,
-        nps, csat, null, null, null
+        nps, csat, null, null, null, load_id
     from {{ ref('stg_survey__responses') }}
 ),
 
@@ -49,7 +50,7 @@ messages as (
         concat('private_domain:', message_id), 'private_domain', channel, message_id,
         sent_at, event_date, text, null, case when channel = 'app' then 'APP' end,
         customer_id, null, null, app_user_id, wechat_unionid, null, null, dealer_code,
-        null, null, null, null, null
+        null, null, null, null, null, load_id
     from {{ ref('stg_private_domain__messages') }}
 ),
 
@@ -58,7 +59,7 @@ posts as (
         concat('public_opinion:', post_id), 'public_opinion', platform, post_id,
         published_at, event_date, text, title, null,
         null, null, null, null, null, platform, handle, null,
-        null, null, null, likes, reposts
+        null, null, null, likes, reposts, load_id
     from {{ ref('stg_public_opinion__posts') }}
 ),
 
@@ -67,7 +68,7 @@ visits as (
         concat('store:', visit_id), 'store', visit_type, visit_id,
         visited_at, event_date, advisor_note, null, visit_type,
         customer_id, phone_hash, vin, null, null, null, null, dealer_code,
-        null, null, rating, null, null
+        null, null, rating, null, null, load_id
     from {{ ref('stg_store__visits') }}
 ),
 
@@ -84,6 +85,12 @@ windowed as (
     {% if is_incremental() %}
     where {{ in_partition_window('event_date') }}
         and {{ in_partition_window_at('occurred_at') }}
+        {%- set newest_load = newest_load_id() %}
+        {%- if newest_load is not none %}
+        {#- The lookback days only for what was loaded since the last build: late and updated records.
+            The newest load is a literal, so the scans skip older blocks by their min/max. #}
+        and ({{ in_partition_window('event_date', lookback=false) }} or load_id > '{{ newest_load }}')
+        {%- endif %}
     {% endif %}
 ),
 
@@ -127,7 +134,8 @@ select
     windowed.csat,
     windowed.rating,
     windowed.likes,
-    windowed.reposts
+    windowed.reposts,
+    windowed.load_id
 from windowed
 left join vehicles as by_vin
     on windowed.vin = by_vin.vin

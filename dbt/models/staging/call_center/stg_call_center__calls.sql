@@ -15,5 +15,6 @@ select
     {{ mask_pii('asr_text') }} as asr_text,
     {{ mask_pii('agent_summary') }} as agent_summary,
     nullif(trim(dealer_code), '') as dealer_code,
-    _voc_source_file as source_file
+    _voc_source_file as source_file,
+    _dlt_load_id as load_id
 from source

@@ -13,5 +13,6 @@ select
     nullif(trim(customer_id), '') as customer_id,
     session_id,
     nullif(trim(dealer_code), '') as dealer_code,
-    _voc_source_file as source_file
+    _voc_source_file as source_file,
+    _dlt_load_id as load_id
 from source

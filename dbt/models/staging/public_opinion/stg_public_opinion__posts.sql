@@ -16,5 +16,6 @@ select
     cast(coalesce(comments, 0) as integer) as comments,
     ip_city,
     url,
-    _voc_source_file as source_file
+    _voc_source_file as source_file,
+    _dlt_load_id as load_id
 from source

@@ -13,5 +13,6 @@ select
     {{ shanghai_date('visited_at') }} as event_date,
     {{ mask_pii('advisor_note') }} as advisor_note,
     cast(rating as integer) as rating,
-    updated_at
+    updated_at,
+    _dlt_load_id as load_id
 from source

@@ -13,5 +13,6 @@ select
     submitted_at,
     {{ shanghai_date('submitted_at') }} as event_date,
     updated_at,
-    nullif(trim(dealer_code), '') as dealer_code
+    nullif(trim(dealer_code), '') as dealer_code,
+    _dlt_load_id as load_id
 from source
