@@ -43,7 +43,8 @@ def test_dbt_writes_exactly_its_four_schemas(first_refresh):
 
 def test_data_tests_of_a_refresh_read_only_its_window(first_refresh, tmp_path):
     """A model with `meta.test_window` is tested on the run's window (macros/test_window.sql): a duplicate
-    outside the window passes a refresh of the last day, and fails a run whose window covers it, or none."""
+    outside the window passes a refresh of the last day, and fails a run whose window covers it, or none.
+    The key's test is `primary_key` (tests/generic/primary_key.sql), so a null key in the window fails it too."""
     first_day, last_day = first_refresh
     warehouse = tmp_path / "voc.duckdb"
     shutil.copy(load_settings().warehouse, warehouse)
@@ -57,23 +58,30 @@ def test_data_tests_of_a_refresh_read_only_its_window(first_refresh, tmp_path):
     def day_after(day: str) -> str:
         return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
 
-    def unique_test_passes(window: tuple[str, str] | None) -> bool:
+    def key_test_passes(window: tuple[str, str] | None) -> bool:
         env = {**os.environ, "VOC_WAREHOUSE": str(warehouse)}
         for name in ("VOC_DBT_START_DATE", "VOC_DBT_END_DATE"):
             env.pop(name, None)
         if window:
             env.update(VOC_DBT_START_DATE=window[0], VOC_DBT_END_DATE=window[1])
         result = subprocess.run(
-            [str(Path(sys.executable).parent / "dbt"), "test", "--select", "int_feedback_unified,test_name:unique",
+            [str(Path(sys.executable).parent / "dbt"), "test", "--select", "int_feedback_unified,test_name:primary_key",
              "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
             capture_output=True, text=True, env=env,
         )
-        assert "unique_int_feedback_unified_feedback_id" in result.stdout, result.stdout[-3000:]
+        assert "primary_key_int_feedback_unified_feedback_id" in result.stdout, result.stdout[-3000:]
         return result.returncode == 0
 
-    assert unique_test_passes((last_day, day_after(last_day)))
-    assert not unique_test_passes((first_day, day_after(first_day)))
-    assert not unique_test_passes(None)
+    assert key_test_passes((last_day, day_after(last_day)))
+    assert not key_test_passes((first_day, day_after(first_day)))
+    assert not key_test_passes(None)
+    with warehouse_connection(warehouse) as connection:
+        connection.execute(
+            "insert into intermediate.int_feedback_unified select * replace (null as feedback_id) "
+            "from intermediate.int_feedback_unified where event_date = cast(? as date) limit 1",
+            [last_day],
+        )
+    assert not key_test_passes((last_day, day_after(last_day)))
 
 
 def test_a_view_is_recreated_only_when_its_definition_changed(first_refresh, tmp_path):

@@ -152,7 +152,9 @@ def voc_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         return
     release_warehouse()  # the dbt subprocess needs the file lock
     preload_great_expectations()  # the checks after this step need it; this process waits on dbt meanwhile
-    command = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable"]
+    # --no-write-json: each build would rewrite the ~1 MB manifest.json the definitions' parse wrote
+    # and a run_results.json nothing reads (dagster-dbt takes the results from dbt's log stream).
+    command = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable", "--no-write-json"]
     with environment(dbt_window_env(window)):
         # One shared target dir: dbt re-parses the whole project when its target path changes.
         invocation = dbt.cli(command, context=context, target_path=dbt_project.project_dir / dbt_project.target_path)
