@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import dlt
 import duckdb
+import dlt.common.configuration as dlt_configuration
+from dlt.common.configuration import resolve as dlt_resolve
+from dlt.common.configuration.providers import environ as dlt_environ_provider
+from dlt.common.configuration.providers import vault as dlt_vault_provider
+from dlt.common.configuration.specs import base_configuration as dlt_base_configuration
 from dlt.common.destination import DestinationCapabilitiesContext
 from dlt.common.destination.reference import DestinationReference
 from dlt.destinations.impl.duckdb.configuration import DuckDbClientConfiguration, DuckDbCredentials
@@ -21,6 +28,31 @@ logger = logging.getLogger(__name__)
 dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
 
 FAMILIES = ("call_center", "private_domain", "public_opinion", "survey", "store", "crm", "ops")
+
+_uncached_is_secret_hint = dlt_base_configuration.is_secret_hint
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_is_secret_hint(hint: Any) -> bool:
+    return _uncached_is_secret_hint(hint)
+
+
+def is_secret_hint(hint: Any) -> bool:
+    """dlt's `is_secret_hint`, remembered per type hint.
+
+    dlt asks it for every key it looks up, in every config provider and section: ~47,000 times for
+    the seven loads of a day, each unpicking the hint's typing wrappers, about a tenth of a small
+    load. The answer depends on the hint alone; a hint that cannot be a cache key is answered afresh.
+    """
+    try:
+        return _cached_is_secret_hint(hint)
+    except TypeError:  # an unhashable hint
+        return _uncached_is_secret_hint(hint)
+
+
+# Every module that imported the name by value, and the recursion inside dlt's own function.
+for _module in (dlt_base_configuration, dlt_resolve, dlt_environ_provider, dlt_vault_provider, dlt_configuration):
+    _module.is_secret_hint = is_secret_hint
 
 
 class duckdb_connection(dlt.destinations.duckdb):  # noqa: N801 - a dlt destination factory, named like dlt's

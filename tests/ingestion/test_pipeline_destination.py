@@ -48,3 +48,23 @@ def test_loads_resolve_the_destination_configuration_once_per_distinct_request(m
     assert connection.execute(f"select count(*) from {pipeline.dataset_name}.probe").fetchone()[0] == 2
     assert first_load <= 5 and len(resolutions) == first_load
     connection.close()
+
+
+def test_dlt_asks_the_remembered_secret_hint_check_and_gets_dlts_answers():
+    from typing import Annotated, Optional
+
+    from dlt.common.configuration import resolve
+    from dlt.common.configuration.providers import environ
+    from dlt.common.configuration.specs import ConnectionStringCredentials
+    from dlt.common.typing import TSecretStrValue, TSecretValue
+
+    from ingestion import pipeline
+
+    assert environ.is_secret_hint is pipeline.is_secret_hint
+    assert resolve.is_secret_hint is pipeline.is_secret_hint
+    unhashable = Annotated[str, {"not": "hashable"}]
+    for hint, secret in [(str, False), (int, False), (Optional[str], False), (unhashable, False),
+                         (TSecretValue, True), (TSecretStrValue, True), (Optional[TSecretStrValue], True),
+                         (ConnectionStringCredentials, True), (Optional[ConnectionStringCredentials], True)]:
+        assert pipeline.is_secret_hint(hint) is secret, hint
+        assert pipeline._uncached_is_secret_hint(hint) is secret, hint
