@@ -19,6 +19,7 @@ from tests.conftest import read_truth
 FILE_SOURCES = {"call_center", "private_domain", "public_opinion"}
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 ID_CARD = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def query(sql: str, params=None) -> list[tuple]:
@@ -93,6 +94,8 @@ def test_no_raw_phone_or_id_number_outside_the_raw_schemas(first_refresh):
     leaks = []
     for schema, table, column in columns:
         for (value,) in query(f'select "{column}" from "{schema}"."{table}" where "{column}" is not null'):
+            if SHA256_HEX.fullmatch(value):  # a digest (e.g. audit.dbt_builds' project fingerprint), same reason
+                continue
             if PHONE.search(value) or ID_CARD.search(value):
                 leaks.append((schema, table, column, value[:80]))
     assert not leaks, leaks[:5]
