@@ -40,9 +40,9 @@ def _cached_is_secret_hint(hint: Any) -> bool:
 def is_secret_hint(hint: Any) -> bool:
     """dlt's `is_secret_hint`, remembered per type hint.
 
-    dlt asks it for every key it looks up, in every config provider and section: ~47,000 times for
-    the seven loads of a day, each unpicking the hint's typing wrappers, about a tenth of a small
-    load. The answer depends on the hint alone; a hint that cannot be a cache key is answered afresh.
+    dlt asks it for every key it looks up, in every config provider and section: 47,268 times in a
+    daily `voc refresh` (cProfile), each unpicking the hint's typing wrappers. The answer depends on
+    the hint alone; a hint that cannot be a cache key is answered afresh.
     """
     try:
         return _cached_is_secret_hint(hint)
