@@ -13,6 +13,7 @@ from typing import Iterator
 
 import dlt
 import sqlalchemy as sa
+from sqlalchemy.sql import visitors
 from dlt.sources.sql_database import sql_database
 
 from ingestion.common import SHANGHAI, CursorRange, Window, EPOCH
@@ -32,6 +33,28 @@ def _bound(moment: datetime, is_sqlite: bool) -> str | datetime:
     if not is_sqlite:
         return moment
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M:%S+08:00")
+
+
+HISTORY_START_SQLITE = _bound(EPOCH, True)
+
+
+def scan_whole_history(query: sa.Select, table: sa.Table, incremental=None, engine=None) -> sa.Select:
+    """SQLite reads the whole history by a plain scan, and each day's changes through the `updated_at` index.
+
+    The first load's range (from EPOCH) holds every row, but SQLite's planner, with no statistics on
+    the index, guesses that a two-sided range keeps a small share of the rows and walks the index row
+    by row: ~0.3 s more per 165k-row table with the file cached, far more when it must be read from
+    disk. SQLite's unary `+` (the value unchanged) keeps a term from using an index, so for that range
+    dlt's condition is kept with `+updated_at` for the column and the table is scanned in file order.
+    A day's range keeps the index, which spares a scan of the whole file (86 MB for the demo CRM):
+    the cost that matters when the file is no longer cached.
+    """
+    if incremental is None or incremental.get_current_range()[0] != HISTORY_START_SQLITE:
+        return query
+    cursor = table.c[CURSOR_COLUMN]
+    not_indexed = sa.literal_column(f'+"{table.name}"."{CURSOR_COLUMN}"', type_=cursor.type)
+    condition = visitors.replacement_traverse(query.whereclause, {}, lambda element: not_indexed if element is cursor else None)
+    return table.select().where(condition)
 
 
 def _with_sqlite_rowid(table: sa.Table) -> sa.Table:
@@ -59,6 +82,7 @@ def sql_table_resources(
             reflection_level="minimal",
             detect_precision_hints=None,
             table_adapter_callback=_with_sqlite_rowid if is_sqlite else None,
+            query_adapter_callback=scan_whole_history if is_sqlite else None,
         )
 
     def make_resource(spec: TableSpec):

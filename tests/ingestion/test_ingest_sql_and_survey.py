@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
+import sqlalchemy as sa
 from conftest import SALT, day
 from landing_fixture import ID_CARD, PHONE
 from dlt.pipeline.exceptions import PipelineStepFailed
@@ -17,6 +20,35 @@ def test_history_window_loads_old_rows_then_windows_move_the_cursor(ingest):
     assert ingest.run("store", day(10), day(11), history=True) == {}
     assert ingest.run("store", day(11), day(12))["store_visits"] == 1
     assert ingest.run("store", day(11), day(12)) == {}
+
+
+def test_sqlite_scans_for_the_history_and_uses_the_updated_at_index_for_a_day(ingest, landing):
+    """The first load reads every row in file order; a day's changes go through the index."""
+    database = landing[0] / "store" / "dms.sqlite"
+    with sqlite3.connect(database) as con:
+        for table in ("dealers", "store_visits"):
+            con.execute(f"CREATE INDEX {table}_updated_at ON {table}(updated_at)")
+    statements: list[tuple[str, tuple]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "FROM" in statement and "updated_at" in statement:
+            statements.append((statement, tuple(parameters or ())))
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", capture)
+    try:
+        ingest.run("store", day(10), day(11), history=True)
+        history, statements[:] = list(statements), []
+        ingest.run("store", day(11), day(12))
+        daily = list(statements)
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", capture)
+
+    def plans(captured):
+        with sqlite3.connect(database) as con:
+            return [" ".join(row[-1] for row in con.execute(f"EXPLAIN QUERY PLAN {sql}", params)) for sql, params in captured]
+
+    assert len(history) == 2 and all("INDEX" not in plan for plan in plans(history)), plans(history)
+    assert all("USING INDEX" in plan and "_updated_at" in plan for plan in plans(daily)), plans(daily)
 
 
 def test_a_window_before_the_cursor_is_a_backfill_that_keeps_the_cursor(ingest):

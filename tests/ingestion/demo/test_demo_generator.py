@@ -145,6 +145,19 @@ def test_sql_updated_at_lies_inside_world_or_before_it(world):
         assert start <= visited[:10] <= updated[:10] <= "2026-03-31"
 
 
+def test_every_sql_table_reads_its_changes_through_an_index(world):
+    """Ingestion reads `updated_at > last value` from every SQL table each day: the source has an index for it."""
+    for database in ("crm/crm.sqlite", "store/dms.sqlite", "ops/ops.sqlite"):
+        con = sqlite3.connect(world / "landing" / database)
+        tables = [name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        assert tables, database
+        for table in tables:
+            plan = " ".join(row[-1] for row in con.execute(
+                f"EXPLAIN QUERY PLAN SELECT * FROM {table} WHERE updated_at > ? AND updated_at <= ?", ["2026-03-30", "2026-03-31"]
+            ))
+            assert f"USING INDEX {table}_updated_at" in plan, (database, table, plan)
+
+
 def is_bad(source: str, kind: str, raw: bytes, earlier: list[bytes], header_width: int, export_day: str) -> bool:
     """Independent check that a physical line really is bad in the way its kind says."""
     if kind == "bad_encoding":
