@@ -164,11 +164,17 @@ def _handler(responses: Responses, api_key: str):
     return Handler
 
 
+SHUTDOWN_POLL_SECONDS = 0.02
+
+
 def start_survey_api(responses_path: Path, api_key: str, host: str = "127.0.0.1", port: int = 0) -> SurveyApi:
     """Serve responses_path on host:port (0 = a free port) in a background thread."""
     responses = Responses(Path(responses_path))
     server = ThreadingHTTPServer((host, port), _handler(responses, api_key))
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="survey-api", daemon=True)
+    # serve_forever checks for shutdown() once per poll interval: its default 0.5 s was paid by every
+    # refresh when the survey load closed the server.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+                              name="survey-api", daemon=True)
     thread.start()
     return SurveyApi(server, thread, responses)
