@@ -34,6 +34,7 @@ _STREAMS = (0, 1, 2)
 _FORKED = b"F"
 _PR_SET_PDEATHSIG = 1
 BIND_TIMEOUT_SECONDS = 10
+STOP_GRACE_SECONDS = 3
 
 
 def real_dbt() -> str:
@@ -135,10 +136,24 @@ def _serve_one(listener: socket.socket, connection: socket.socket, invoke) -> No
         except TimeoutError:
             continue
         if not signal_message:  # the client is gone
-            os.kill(child, signal.SIGTERM)
-            os.waitpid(child, 0)
+            _stop(child)
             return
         os.kill(child, _LENGTH.unpack(signal_message)[0])
+
+
+def _stop(child: int) -> None:
+    """SIGTERM lets dbt cancel its query and close the warehouse; one that has not exited after
+    STOP_GRACE_SECONDS (a query that does not notice the interrupt, a loaded machine) is killed, so it
+    never outlives its client holding the warehouse's lock."""
+    os.kill(child, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    while time.monotonic() < deadline:
+        if os.waitpid(child, os.WNOHANG)[0]:
+            return
+        time.sleep(0.02)
+    print(f"dbt pid {child} did not stop within {STOP_GRACE_SECONDS} s of SIGTERM: killed", flush=True)
+    os.kill(child, signal.SIGKILL)
+    os.waitpid(child, 0)
 
 
 def _run_forked_dbt(request: dict, streams: list[int], invoke) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -11,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from dagster_project.defs.transform.dbt import dbt_project
-from dagster_project.lib.warm_dbt import SOCKET_VARIABLE, WarmDbt
+from dagster_project.lib import warm_dbt
+from dagster_project.lib.warm_dbt import SOCKET_VARIABLE, STOP_GRACE_SECONDS, WarmDbt
 
 VOC_DBT = Path(sys.executable).parent / "voc-dbt"
 
@@ -108,3 +110,17 @@ def test_a_warm_process_stopped_while_parsing_leaves_the_shared_artifacts_alone(
         warm.stop()
         assert (target / "manifest.json").read_text() == '{"a shared": "manifest"}'
         assert not warm.directory.exists()
+
+
+def test_a_dbt_that_ignores_sigterm_is_killed_after_the_grace_period():
+    """A forked dbt stuck where SIGTERM does not reach it still goes, so it cannot keep the warehouse's lock."""
+    child = os.fork()
+    if child == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        time.sleep(60)
+        os._exit(0)
+    time.sleep(0.2)  # the child has set its handler
+    started = time.monotonic()
+    warm_dbt._stop(child)
+    assert STOP_GRACE_SECONDS <= time.monotonic() - started < STOP_GRACE_SECONDS + 2
+    assert not _running(child)
