@@ -152,12 +152,12 @@ def main() -> None:
         shutil.rmtree(kept, ignore_errors=True)
         shutil.copytree(warehouse.parent, kept)
         (kept / FULL_FIGURES).write_text(json.dumps(full))
+    rows_full = utterance_count(kept / warehouse.name)
     extras = []
     for _ in range(max(1, args.extra_runs)):
         shutil.rmtree(warehouse.parent, ignore_errors=True)
         shutil.copytree(kept, warehouse.parent)
         os.sync()  # the copy's writeback would otherwise compete with the timed run for the disk
-        rows_full = utterance_count(warehouse)
         extras.append(run_measured([voc, "refresh", "--date", END_DATE.isoformat()], env))
     rows_extra = utterance_count(warehouse)
     noop = run_measured([voc, "refresh", "--date", END_DATE.isoformat()], env)

@@ -141,19 +141,20 @@ def _serve_one(listener: socket.socket, connection: socket.socket, invoke) -> No
         os.kill(child, _LENGTH.unpack(signal_message)[0])
 
 
-def _stop(child: int) -> None:
+def _stop(child: int) -> int:
     """SIGTERM lets dbt cancel its query and close the warehouse; one that has not exited after
     STOP_GRACE_SECONDS (a query that does not notice the interrupt, a loaded machine) is killed, so it
-    never outlives its client holding the warehouse's lock."""
+    never outlives its client holding the warehouse's lock. Returns the child's wait status."""
     os.kill(child, signal.SIGTERM)
     deadline = time.monotonic() + STOP_GRACE_SECONDS
     while time.monotonic() < deadline:
-        if os.waitpid(child, os.WNOHANG)[0]:
-            return
+        finished, status = os.waitpid(child, os.WNOHANG)
+        if finished:
+            return status
         time.sleep(0.02)
     print(f"dbt pid {child} did not stop within {STOP_GRACE_SECONDS} s of SIGTERM: killed", flush=True)
     os.kill(child, signal.SIGKILL)
-    os.waitpid(child, 0)
+    return os.waitpid(child, 0)[1]
 
 
 def _run_forked_dbt(request: dict, streams: list[int], invoke) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from dagster_project.defs.transform.dbt import dbt_project
 from dagster_project.lib import warm_dbt
-from dagster_project.lib.warm_dbt import SOCKET_VARIABLE, STOP_GRACE_SECONDS, WarmDbt
+from dagster_project.lib.warm_dbt import SOCKET_VARIABLE, WarmDbt
 
 VOC_DBT = Path(sys.executable).parent / "voc-dbt"
 
@@ -114,13 +114,16 @@ def test_a_warm_process_stopped_while_parsing_leaves_the_shared_artifacts_alone(
 
 def test_a_dbt_that_ignores_sigterm_is_killed_after_the_grace_period():
     """A forked dbt stuck where SIGTERM does not reach it still goes, so it cannot keep the warehouse's lock."""
+    ready, ready_write = os.pipe()
     child = os.fork()
     if child == 0:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        os.write(ready_write, b"r")
         time.sleep(60)
         os._exit(0)
-    time.sleep(0.2)  # the child has set its handler
-    started = time.monotonic()
-    warm_dbt._stop(child)
-    assert STOP_GRACE_SECONDS <= time.monotonic() - started < STOP_GRACE_SECONDS + 2
+    os.close(ready_write)
+    assert os.read(ready, 1) == b"r"  # the child ignores SIGTERM from here on
+    os.close(ready)
+    status = warm_dbt._stop(child)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
     assert not _running(child)
