@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -127,3 +128,25 @@ def test_a_dbt_that_ignores_sigterm_is_killed_after_the_grace_period():
     status = warm_dbt._stop(child)
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
     assert not _running(child)
+
+
+def test_a_full_parse_leaves_its_state_for_the_next_runs_warm_dbt(tmp_path):
+    """dbt parses every file again when its profile (which names the warehouse) differs from the shared
+    state's; the warm process hands a re-parse's state on, so the next run's parse is partial."""
+    target = tmp_path / "target"
+    target.mkdir()
+
+    def parsed_files_of_a_warm_start() -> int:
+        warm = WarmDbt(dbt_project.project_dir, target)
+        try:
+            assert _voc_dbt("ls", "--quiet", socket_path=warm.socket_path).returncode == 0  # served after its parse
+            return json.loads((warm.directory / "parse" / "perf_info.json").read_text())["parsed_path_count"]
+        finally:
+            warm.stop()
+
+    assert parsed_files_of_a_warm_start() > 0  # no shared state yet: a full parse
+    shared = target / warm_dbt.PARSE_STATE
+    written = shared.stat().st_mtime_ns
+    assert parsed_files_of_a_warm_start() == 0
+    assert shared.stat().st_mtime_ns == written  # a partial parse that changed nothing is not copied back
+    assert sorted(path.name for path in target.iterdir()) == [warm_dbt.PARSE_STATE, "warm_dbt.log"]  # no temporary left
