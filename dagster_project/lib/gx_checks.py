@@ -142,8 +142,13 @@ _validators = _SuiteValidators()
 
 
 def validate_frame(spec: SuiteSpec, frame: pd.DataFrame):
-    """Validate one pandas batch; returns the GX validation result."""
-    return _validators.definition(spec).run(batch_parameters={"dataframe": frame})
+    """Validate one pandas batch; returns the GX validation result.
+
+    BASIC results carry each expectation's unexpected count and a few unexpected values, all a check
+    reports; GX's default (SUMMARY) also counts the unexpected values by value, ~40 % more of the time
+    of a day's ~15 suites (0.79-0.95 s against 0.58 s on a 170k-customer world's day).
+    """
+    return _validators.definition(spec).run(batch_parameters={"dataframe": frame}, result_format="BASIC")
 
 
 def columns_validated(spec: SuiteSpec) -> tuple[set[str], set[str]]:

@@ -34,10 +34,14 @@ def test_a_check_reads_its_shanghai_days_and_fails_only_where_a_bad_row_is(first
             batches = day_batches(connection, spec, start, end, max_rows=2 * max(per_day.values()))
             results = [(validate_frame(spec, frame), len(frame))
                        for frame in (read_partition_frame(connection, spec, *batch) for batch in batches)]
+        failed.extend(outcome for result, _ in results for outcome in result.results if not outcome.success)
         return all(result.success for result, _ in results), sum(rows for _, rows in results), batches
 
+    failed = []
     passed, rows, batches = validate(last_day, day_after)
     assert not passed and rows == per_day[date.fromisoformat(last_day)] and batches == [(last_day, day_after)]
+    [null_text] = failed  # what the check reports: the expectation and how many rows broke it
+    assert null_text.expectation_config.kwargs["column"] == "asr_text" and null_text.result["unexpected_count"] == 1
     passed, rows, batches = validate(first_day, last_day)
     assert passed and rows == sum(count for day, count in per_day.items() if day < date.fromisoformat(last_day))
     assert len(batches) >= 2 and batches[0][0] == first_day and batches[-1][1] == last_day
