@@ -1,10 +1,10 @@
 """A refresh with nothing new skips dbt, and with it every step after it.
 
-The dbt step that reads raw tables records each build it completes: the partition window, the
+The dbt step that reads raw tables records each build before it runs dbt: the partition window, the
 raw watermark (the newest completed dlt load that saw at least one record — loaded, quarantined
 or deduplicated) and a fingerprint of the dbt project's files and the codeframe (the steps after
 dbt code with it). The last dbt step of the same run (the one after the Python assets, which
-reads no raw table) marks the build complete. When the
+reads no raw table) marks the build complete once it has succeeded. When the
 raw-reading step comes round again with ingestion having seen nothing since, the project
 unchanged and the window built completely, dbt would rebuild the same rows: the step yields
 nothing and Dagster skips every step after it. A step that fails or is killed leaves the build

@@ -41,6 +41,15 @@ def test_a_build_counts_only_once_the_run_completes_it(warehouse):
     assert is_built(warehouse, FAMILIES, "f1", "2026-03-10", "2026-03-11")
 
 
+def test_a_window_being_rebuilt_is_not_built_until_that_run_completes(warehouse):
+    """The build is recorded before dbt runs: should that dbt fail, the window's earlier build no longer counts."""
+    build(warehouse)
+    record_build(warehouse, FAMILIES, "f1", "2026-03-01", "2026-03-31", "r2")
+    assert not is_built(warehouse, FAMILIES, "f1", "2026-03-10", "2026-03-11")
+    complete_builds(warehouse, "r2")
+    assert is_built(warehouse, FAMILIES, "f1", "2026-03-10", "2026-03-11")
+
+
 def test_only_the_built_window_is_covered(warehouse):
     build(warehouse)
     assert is_built(warehouse, FAMILIES, "f1", "2026-03-01", "2026-03-31")
