@@ -85,11 +85,11 @@ windowed as (
     {% if is_incremental() %}
     where {{ in_partition_window('event_date') }}
         and {{ in_partition_window_at('occurred_at') }}
-        {%- set newest_load = newest_load_id() %}
-        {%- if newest_load is not none %}
-        {#- The lookback days only for what was loaded since the last build: late and updated records.
-            The newest load is a literal, so the scans skip older blocks by their min/max. #}
-        and ({{ in_partition_window('event_date', lookback=false) }} or load_id > '{{ newest_load }}')
+        {%- set held_loads = held_lookback_loads() %}
+        {%- if held_loads is not none %}
+        {#- The lookback days only for records of loads the model does not hold yet: late and updated ones. #}
+        and ({{ in_partition_window('event_date', lookback=false) }}
+            or {{ not_in_literals(dbt.concat(['channel', "':'", 'load_id']), held_loads) }})
         {%- endif %}
     {% endif %}
 ),
