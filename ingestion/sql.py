@@ -14,6 +14,7 @@ from typing import Iterator
 import dlt
 import sqlalchemy as sa
 from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BinaryExpression
 from dlt.sources.sql_database import sql_database
 
 from ingestion.common import SHANGHAI, CursorRange, Window, EPOCH
@@ -53,8 +54,14 @@ def scan_whole_history(query: sa.Select, table: sa.Table, incremental=None, engi
         return query
     cursor = table.c[CURSOR_COLUMN]
     not_indexed = sa.literal_column(f'+"{table.name}"."{CURSOR_COLUMN}"', type_=cursor.type)
-    condition = visitors.replacement_traverse(query.whereclause, {}, lambda element: not_indexed if element is cursor else None)
-    return table.select().where(condition)
+
+    def unindexed_comparison(element):
+        """A comparison of the cursor column, on `+column`; the rest of dlt's query (columns, order, limit) is kept."""
+        if isinstance(element, BinaryExpression) and element.left is cursor:
+            return BinaryExpression(not_indexed, element.right, element.operator, type_=element.type)
+        return None
+
+    return visitors.replacement_traverse(query, {}, unindexed_comparison)
 
 
 def _with_sqlite_rowid(table: sa.Table) -> sa.Table:

@@ -11,6 +11,7 @@ from landing_fixture import ID_CARD, PHONE
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.common import hash_pii
+from ingestion.sql import HISTORY_START_SQLITE, scan_whole_history
 
 
 def test_history_window_loads_old_rows_then_windows_move_the_cursor(ingest):
@@ -100,3 +101,25 @@ def test_survey_rejects_a_wrong_api_key(ingest):
     ingest.survey_api_key = "wrong"
     with pytest.raises(PipelineStepFailed, match="401"):
         ingest.run("survey", day(10), day(11))
+
+
+def test_the_history_read_changes_only_the_cursor_comparisons_of_dlts_query():
+    """Columns, order and limit of the query dlt built stay; only its `updated_at` comparisons lose the index."""
+    table = sa.Table("visits", sa.MetaData(), sa.Column("visit_id", sa.String), sa.Column("updated_at", sa.String))
+    query = (
+        table.select()
+        .where(table.c.updated_at >= HISTORY_START_SQLITE, table.c.updated_at < "2026-03-31T00:00:00+08:00")
+        .order_by(table.c.updated_at)
+        .limit(5)
+    )
+
+    class History:
+        @staticmethod
+        def get_current_range():
+            return HISTORY_START_SQLITE, "2026-03-31T00:00:00+08:00"
+
+    sql = str(scan_whole_history(query, table, History()).compile(compile_kwargs={"literal_binds": True}))
+    assert sql.startswith("SELECT visits.visit_id, visits.updated_at \nFROM visits")
+    assert '+"visits"."updated_at" >= ' in sql and '+"visits"."updated_at" < ' in sql
+    assert "ORDER BY visits.updated_at" in sql and "LIMIT 5" in sql
+    assert str(scan_whole_history(query, table, None)) == str(query)  # a day's read keeps the index
