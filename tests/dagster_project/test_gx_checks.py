@@ -45,3 +45,17 @@ def test_a_check_reads_its_shanghai_days_and_fails_only_where_a_bad_row_is(first
     passed, rows, batches = validate(first_day, last_day)
     assert passed and rows == sum(count for day, count in per_day.items() if day < date.fromisoformat(last_day))
     assert len(batches) >= 2 and batches[0][0] == first_day and batches[-1][1] == last_day
+
+
+def test_the_preload_builds_every_suites_validation_definition_in_the_background(monkeypatch):
+    """What the dbt step starts while dbt runs: the checks after it find GX imported and their suites built."""
+    from dagster_project.lib import gx_checks
+
+    monkeypatch.setattr(gx_checks, "_preloading", None)
+    monkeypatch.setattr(gx_checks, "_validators", gx_checks._SuiteValidators())
+    checks = gx_checks.build_gx_asset_checks(EXPECTATIONS_DIR)
+    gx_checks.preload_great_expectations()
+    gx_checks._preloading.join(timeout=120)
+    assert not gx_checks._preloading.is_alive()
+    suites = sorted(EXPECTATIONS_DIR.glob("*.json"))
+    assert len(checks) == len(suites) and sorted(gx_checks._validators._definitions) == suites
