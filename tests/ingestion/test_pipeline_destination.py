@@ -68,3 +68,28 @@ def test_dlt_asks_the_remembered_secret_hint_check_and_gets_dlts_answers():
                          (ConnectionStringCredentials, True), (Optional[ConnectionStringCredentials], True)]:
         assert pipeline.is_secret_hint(hint) is secret, hint
         assert pipeline._uncached_is_secret_hint(hint) is secret, hint
+
+
+def test_dlts_dict_validation_reads_each_specs_type_hints_once_and_still_validates():
+    from typing import TypedDict
+
+    import pytest
+    from dlt.common import validation
+    from dlt.common.exceptions import DictValidationException
+
+    from ingestion import pipeline
+
+    class Hint(TypedDict):
+        name: str
+        nullable: bool
+
+    assert validation.get_type_hints is pipeline.spec_type_hints
+    validation.validate_dict(Hint, {"name": "call_id", "nullable": False}, "./hint")
+    remembered = [key for key in pipeline._type_hints_of_specs if key[0] is Hint]
+    assert len(remembered) == 1
+    validation.validate_dict(Hint, {"name": "text", "nullable": True}, "./hint")
+    assert [key for key in pipeline._type_hints_of_specs if key[0] is Hint] == remembered
+    with pytest.raises(DictValidationException):
+        validation.validate_dict(Hint, {"name": "call_id", "nullable": "no"}, "./hint")
+    with pytest.raises(DictValidationException):
+        validation.validate_dict(Hint, {"name": "call_id"}, "./hint")
