@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -30,33 +31,35 @@ dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
 
 FAMILIES = ("call_center", "private_domain", "public_opinion", "survey", "store", "crm", "ops")
 
+def remembered(function):
+    """`function` with its answers kept per argument; an argument that cannot be a cache key is answered afresh."""
+    cached = functools.lru_cache(maxsize=4096)(function)
+
+    @functools.wraps(function)
+    def answer(argument):
+        try:
+            return cached(argument)
+        except TypeError:  # an unhashable argument
+            return function(argument)
+
+    return answer
+
+
 _uncached_is_secret_hint = dlt_base_configuration.is_secret_hint
-
-
-@functools.lru_cache(maxsize=4096)
-def _cached_is_secret_hint(hint: Any) -> bool:
-    return _uncached_is_secret_hint(hint)
-
-
-def is_secret_hint(hint: Any) -> bool:
-    """dlt's `is_secret_hint`, remembered per type hint.
-
-    dlt asks it for every key it looks up, in every config provider and section: 47,268 times in a
-    daily `voc refresh` (cProfile), each unpicking the hint's typing wrappers. The answer depends on
-    the hint alone; a hint that cannot be a cache key is answered afresh.
-    """
-    try:
-        return _cached_is_secret_hint(hint)
-    except TypeError:  # an unhashable hint
-        return _uncached_is_secret_hint(hint)
-
+# dlt asks it for every key it looks up, in every config provider and section: 47,268 times in a daily
+# `voc refresh` (cProfile), each unpicking the hint's typing wrappers. The answer depends on the hint alone.
+is_secret_hint = remembered(_uncached_is_secret_hint)
 
 # Every module that imported the name by value, and the recursion inside dlt's own function.
 for _module in (dlt_base_configuration, dlt_resolve, dlt_environ_provider, dlt_vault_provider, dlt_configuration):
     _module.is_secret_hint = is_secret_hint
 
 _uncached_type_hints = dlt_validation.get_type_hints
-_type_hints_of_specs: dict[tuple[Any, int], dict[str, Any]] = {}
+
+
+@remembered
+def _type_hints_in_own_module(spec: Any) -> dict[str, Any]:
+    return _uncached_type_hints(spec, globalns=vars(sys.modules[spec.__module__]))
 
 
 def spec_type_hints(spec: Any, globalns: dict | None = None, localns: dict | None = None,
@@ -65,18 +68,13 @@ def spec_type_hints(spec: Any, globalns: dict | None = None, localns: dict | Non
 
     dlt validates every schema, table and hint dict against ~15 TypedDict specs, resolving the spec's
     annotations each time (its own TODO says so): 1,964 calls and 0.43 s in an extra-day refresh.
-    The hints of a class in a loaded module do not change; validation only reads them.
+    It resolves them in the spec's own module, whose annotations do not change once loaded; any other
+    request is answered afresh. Validation only reads the answer.
     """
-    if localns is not None or include_extras:
-        return _uncached_type_hints(spec, globalns=globalns, localns=localns, include_extras=include_extras)
-    key = (spec, id(globalns))
-    try:
-        return _type_hints_of_specs[key]
-    except KeyError:
-        hints = _type_hints_of_specs[key] = _uncached_type_hints(spec, globalns=globalns)
-        return hints
-    except TypeError:  # an unhashable spec
-        return _uncached_type_hints(spec, globalns=globalns)
+    module = sys.modules.get(getattr(spec, "__module__", None))
+    if module is not None and globalns is vars(module) and localns is None and not include_extras:
+        return _type_hints_in_own_module(spec)
+    return _uncached_type_hints(spec, globalns=globalns, localns=localns, include_extras=include_extras)
 
 
 dlt_validation.get_type_hints = spec_type_hints
