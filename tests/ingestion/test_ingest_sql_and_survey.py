@@ -11,6 +11,7 @@ from landing_fixture import ID_CARD, PHONE
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.common import hash_pii
+from ingestion.demo.master import cursor_indexes
 from ingestion.sql import HISTORY_START_SQLITE, scan_whole_history
 
 
@@ -27,8 +28,7 @@ def test_sqlite_scans_for_the_history_and_uses_the_updated_at_index_for_a_day(in
     """The first load reads every row in file order; a day's changes go through the index."""
     database = landing[0] / "store" / "dms.sqlite"
     with sqlite3.connect(database) as con:
-        for table in ("dealers", "store_visits"):
-            con.execute(f"CREATE INDEX {table}_updated_at ON {table}(updated_at)")
+        con.executescript(cursor_indexes("dealers", "store_visits"))  # the indexes the demo sources have
     statements: list[tuple[str, tuple]] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
