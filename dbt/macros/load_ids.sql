@@ -15,13 +15,18 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set held_loads_query -%}
-        select distinct {{ dbt.concat(['channel', "':'", 'load_id']) }}
+        select distinct {{ channel_load_key() }}
         from {{ this }}
         where {{ in_partition_window('event_date') }}
             and not ({{ in_partition_window('event_date', lookback=false) }})
             and load_id is not null
     {%- endset -%}
     {{ return(run_query(held_loads_query).columns[0].values() | list) }}
+{%- endmacro %}
+
+{#- A record's load as 'channel:load_id': what held_lookback_loads returns and models compare with it. -#}
+{% macro channel_load_key() -%}
+    {{ dbt.concat(['channel', "':'", 'load_id']) }}
 {%- endmacro %}
 
 {#- `expression not in (the values)` as SQL string literals; with no values, true (nothing is excluded). -#}

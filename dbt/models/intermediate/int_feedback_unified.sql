@@ -89,7 +89,7 @@ windowed as (
         {%- if held_loads is not none %}
         {#- The lookback days only for records of loads the model does not hold yet: late and updated ones. #}
         and ({{ in_partition_window('event_date', lookback=false) }}
-            or {{ not_in_literals(dbt.concat(['channel', "':'", 'load_id']), held_loads) }})
+            or {{ not_in_literals(channel_load_key(), held_loads) }})
         {%- endif %}
     {% endif %}
 ),
