@@ -6,6 +6,7 @@ Every command reads paths from dagster_project.settings (VOC_WAREHOUSE, VOC_LAND
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import time
 from datetime import date, datetime
@@ -52,19 +53,38 @@ def refresh_window(start: date | None, end: date | None) -> tuple[str, str]:
     return start.isoformat(), (end or start).isoformat()
 
 
+def _load_refresh_job():
+    """The daily_refresh job, loaded with the collector paused and its objects frozen afterwards.
+
+    Loading creates ~420,000 objects (Dagster, dbt's manifest, dlt, GX, the definitions) that live until
+    the process exits, and hardly any garbage: the collector's full passes over them took ~1 s while
+    loading, and ~0.3 s each during the steps (two or three inside a daily refresh's ingestion and dbt
+    steps). Frozen, they are skipped; the steps' own objects are collected as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        from dagster_project.definitions import build_definitions
+
+        return build_definitions().get_job_def("daily_refresh")
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
+
+
 def run_refresh(first_day: str, last_day: str) -> bool:
     """Runs the daily_refresh job in-process over [first_day, last_day] as one run; prints a summary."""
-    from dagster import DagsterInstance
-
-    from dagster_project.definitions import build_definitions
-    from dagster_project.lib.summary import print_refresh_summary
-
     settings = load_settings()
     if settings.pii_salt_is_demo:
         print("Note: VOC_PII_SALT is not set; phones are hashed with the public demo salt. Set it in production.")
     started = time.monotonic()
     print(f"Refreshing {first_day} … {last_day} into {settings.warehouse}")
-    job = build_definitions().get_job_def("daily_refresh")
+    job = _load_refresh_job()
+    from dagster import DagsterInstance
+
+    from dagster_project.lib.summary import print_refresh_summary
+
     with DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(
             instance=instance,

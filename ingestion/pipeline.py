@@ -118,9 +118,12 @@ class duckdb_connection(dlt.destinations.duckdb):  # noqa: N801 - a dlt destinat
     def _resolved(self) -> dict:
         return {}
 
-    @property
+    @cached_property
     def client_class(self) -> type[DuckDbClient]:
-        return _CatalogDuckDbClient
+        """dlt's DuckDB client naming the connection's file catalog, asked of DuckDB once per destination
+        instead of once per client (~100 clients and 0.14 s in an extra-day refresh)."""
+        catalog = _file_catalog(self.config_params["credentials"])
+        return type(_CatalogDuckDbClient.__name__, (_CatalogDuckDbClient,), {"file_catalog": catalog})
 
 
 def _file_catalog(connection: duckdb.DuckDBPyConnection) -> str | None:
@@ -141,11 +144,12 @@ class _CatalogDuckDbClient(DuckDbClient):
     borrows start in the in-memory primary catalog. dlt's DuckDB client names `dataset.table` only, so
     without the catalog it would look for its datasets in memory."""
 
+    file_catalog: str | None = None  # set per connection by `duckdb_connection.client_class`
+
     def __init__(self, schema, config, capabilities) -> None:
         super().__init__(schema, config, capabilities)
-        catalog = _file_catalog(config.credentials.external_conn())
-        if catalog is not None:
-            self.sql_client.catalog_name = _fixed_catalog(self.sql_client, catalog)
+        if self.file_catalog is not None:
+            self.sql_client.catalog_name = _fixed_catalog(self.sql_client, self.file_catalog)
 
 
 def _fixed_catalog(sql_client: DuckDbSqlClient, catalog: str):

@@ -16,6 +16,7 @@ models read at run time, not at parse time.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -94,6 +95,9 @@ def serve(socket_path: str, project_dir: str, target_path: str) -> None:
     manifest = parsed.result if parsed.success else None  # without it, each fork parses (partially) itself
     if parsed.success and _parse_state_stamp(private_target) != seeded:
         _share_parse_state(private_target, target_path)
+    # What dbt holds now (its modules, the manifest) lives as long as this process: frozen, a forked
+    # dbt's full collections skip it (~0.13 s per invocation of a daily refresh) and leave its pages shared.
+    gc.freeze()
     while True:
         connection, _ = listener.accept()
         with connection:

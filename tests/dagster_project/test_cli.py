@@ -1,5 +1,6 @@
-"""`voc classify` and `voc eval` as a user runs them."""
+"""`voc classify` and `voc eval` as a user runs them, and how `voc refresh` loads its job."""
 
+import gc
 import json
 
 import pytest
@@ -30,3 +31,20 @@ def test_eval_prints_f1_on_a_generated_world(world, capsys):
     assert main(["eval", "--truth", str(world)]) == 0
     printed = capsys.readouterr().out
     assert "F1" in printed and "critical" in printed.lower()
+
+
+def test_the_refresh_job_is_loaded_with_its_objects_frozen_and_the_collector_as_it_was():
+    """What loading creates lives until `voc refresh` exits: frozen, full collections during the steps skip it."""
+    from dagster_project.cli import _load_refresh_job
+
+    gc.unfreeze()
+    try:
+        job = _load_refresh_job()
+        assert job.name == "daily_refresh"
+        assert gc.get_freeze_count() > 0 and gc.isenabled()
+        gc.disable()
+        _load_refresh_job()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()

@@ -98,3 +98,20 @@ def test_dlts_dict_validation_reads_each_specs_type_hints_once_and_still_validat
         validation.validate_dict(Hint, {"name": "call_id", "nullable": "no"}, "./hint")
     with pytest.raises(DictValidationException):
         validation.validate_dict(Hint, {"name": "call_id"}, "./hint")
+
+
+def test_the_file_catalog_is_asked_once_per_destination(monkeypatch, tmp_path):
+    """dlt opens ~15 clients a load; each names the file's catalog, which DuckDB is asked for once."""
+    import ingestion.pipeline as pipeline_module
+
+    asked = []
+    original = pipeline_module._file_catalog
+    monkeypatch.setattr(pipeline_module, "_file_catalog", lambda connection: asked.append(1) or original(connection))
+    connection = duckdb.connect(str(tmp_path / "voc.duckdb"))
+    pipeline = make_pipeline("ops", connection, tmp_path / "pipelines", dev_mode=True)
+    pipeline.run([{"id": 1}], table_name="probe")
+    pipeline.run([{"id": 2}], table_name="probe")
+    assert connection.execute(f"select count(*) from voc.{pipeline.dataset_name}.probe").fetchone()[0] == 2
+    assert pipeline.destination.client_class.file_catalog == "voc"
+    assert len(asked) == 1
+    connection.close()

@@ -65,6 +65,7 @@ def _pool(codeframe_path: str | None, workers: int):
     if pool is None:
         # Forked workers share the parent's pages until written: frozen objects are never touched by
         # the workers' garbage collector, so those pages stay shared instead of being copied.
+        already_frozen = gc.get_freeze_count() > 0  # a caller that froze its own objects keeps them frozen
         gc.collect()
         gc.freeze()
         # Workers are forked with SIGTERM/SIGINT blocked and unblock them only after restoring the
@@ -75,7 +76,8 @@ def _pool(codeframe_path: str | None, workers: int):
             pool = multiprocessing.get_context("fork").Pool(workers, _worker_init, (codeframe_path,))
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        gc.unfreeze()
+        if not already_frozen:
+            gc.unfreeze()
         _POOLS[key] = pool
     return pool
 

@@ -411,6 +411,29 @@ def test_worker_pool_terminates_even_when_the_parent_swallows_sigterm(monkeypatc
         signal.signal(signal.SIGTERM, previous)
 
 
+def test_starting_a_worker_pool_keeps_the_callers_frozen_objects_frozen(monkeypatch):
+    """`voc refresh` freezes what it loaded so full collections skip it; the pool freezes for its fork and
+    must not thaw the caller's objects afterwards (nor leave its own frozen when nobody had frozen)."""
+    import gc
+
+    from udfs.codeframe import batch
+
+    monkeypatch.setattr(batch, "_POOLS", {})
+    gc.unfreeze()
+    try:
+        batch._pool(None, 1)
+        assert gc.get_freeze_count() == 0
+        batch.close_pools()
+        monkeypatch.setattr(batch, "_POOLS", {})
+        gc.freeze()
+        frozen = gc.get_freeze_count()
+        batch._pool(None, 1)
+        assert gc.get_freeze_count() >= frozen > 0
+    finally:
+        batch.close_pools()
+        gc.unfreeze()
+
+
 def test_too_much_of_a_good_thing_and_nearest_scale(rules_only):
     assert codes(rules_only, "自动大灯太过于灵敏")["PRD.EXT.LIGHT"].sentiment == -1
     assert codes(rules_only, "起步发动机声音略大")["PRD.PWR.ENGINE"].sentiment == -1  # not 起步's higher-is-better
