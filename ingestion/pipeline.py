@@ -19,6 +19,8 @@ from dlt.common.configuration.providers import vault as dlt_vault_provider
 from dlt.common.configuration.specs import base_configuration as dlt_base_configuration
 from dlt.common.destination import DestinationCapabilitiesContext
 from dlt.common.destination.reference import DestinationReference
+from dlt.common.schema import Schema
+from dlt.common.storages.live_schema_storage import LiveSchemaStorage
 from dlt.destinations.impl.duckdb.configuration import DuckDbClientConfiguration, DuckDbCredentials
 from dlt.destinations.impl.duckdb.duck import DuckDbClient
 from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
@@ -78,6 +80,39 @@ def spec_type_hints(spec: Any, globalns: dict | None = None, localns: dict | Non
 
 
 dlt_validation.get_type_hints = spec_type_hints
+
+_reloaded_live_schema = LiveSchemaStorage.__getitem__
+
+
+def live_schema(storage: LiveSchemaStorage, name: str) -> Schema:
+    """dlt's live schema `name`, re-read from its file only when the file changed.
+
+    On every access dlt re-reads and re-parses the file of a committed (unmodified) live schema and
+    puts what it read into the live instance: 77 of 97 accesses in an extra-day refresh, 0.28 s. When
+    the file holds exactly the text the live schema was last read from, that would put the same
+    content back, so the live instance is returned as it is. Anything else (a modified live schema, a
+    changed file, an import schema folder) goes through dlt.
+    """
+    read_from = storage.__dict__.setdefault("_voc_schema_files_read", {})
+    live = storage.live_schemas.get(name)
+    try:
+        stored = storage.storage.load(storage._file_name_in_store(name, "json"))
+    except FileNotFoundError:
+        stored = None
+    if (
+        live is not None
+        and stored is not None
+        and read_from.get(name) == stored
+        and not live.is_modified
+        and not storage.config.import_schema_path
+    ):
+        return live
+    schema = _reloaded_live_schema(storage, name)
+    read_from[name] = stored
+    return schema
+
+
+LiveSchemaStorage.__getitem__ = live_schema
 
 
 class duckdb_connection(dlt.destinations.duckdb):  # noqa: N801 - a dlt destination factory, named like dlt's

@@ -69,7 +69,8 @@ def build_ingest_assets(
         dlt_resource: DagsterDltResource = context.resources.dlt
         warehouse: WarehouseResource = context.resources.warehouse
         run_pipeline = make_run_pipeline(warehouse.hold())
-        carries_history = is_history_window(window) or not has_completed_load(run_pipeline)
+        with warehouse.cursor() as cursor:
+            carries_history = is_history_window(window) or not has_completed_load(cursor, run_pipeline.dataset_name)
         if carries_history:
             context.log.info(f"{family}: first load into {run_pipeline.dataset_name}: it carries everything before {window.end}")
         with (open_inputs or (lambda _: nullcontext({})))(context) as inputs:
@@ -99,11 +100,15 @@ def with_rows_loaded(event):
     return event
 
 
-def has_completed_load(pipeline: SupportsPipeline) -> bool:
-    """Whether the destination dataset has at least one load that dlt recorded as complete."""
+def has_completed_load(cursor: duckdb.DuckDBPyConnection, dataset: str) -> bool:
+    """Whether `dataset` has at least one load that dlt recorded as complete.
+
+    Asked on the run's held warehouse connection: through the pipeline's SQL client, which resolves
+    dlt's configuration first, it took ~25 ms a family.
+    """
+    quoted = '"' + dataset.replace('"', '""') + '"'
     try:
-        with pipeline.sql_client() as client:
-            rows = client.execute_sql(f"select count(*) from {client.make_qualified_table_name('_dlt_loads')} where status = 0")
-    except Exception:  # noqa: BLE001 - no dataset or no _dlt_loads table yet: nothing was ever loaded
+        (completed,) = cursor.execute(f"select count(*) from {quoted}._dlt_loads where status = 0").fetchone()
+    except duckdb.CatalogException:  # no dataset or no _dlt_loads table yet: nothing was ever loaded
         return False
-    return bool(rows and rows[0][0])
+    return completed > 0

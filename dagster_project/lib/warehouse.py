@@ -98,6 +98,10 @@ class WarehouseResource(dg.ConfigurableResource):
     def hold(self) -> duckdb.DuckDBPyConnection:
         return hold_warehouse(load_settings().warehouse)
 
+    def cursor(self):
+        """A cursor of the held connection, pointed at the warehouse and closed after the block."""
+        return warehouse_connection(load_settings().warehouse)
+
     def release(self) -> None:
         release_warehouse()
 

@@ -115,3 +115,25 @@ def test_the_file_catalog_is_asked_once_per_destination(monkeypatch, tmp_path):
     assert pipeline.destination.client_class.file_catalog == "voc"
     assert len(asked) == 1
     connection.close()
+
+
+def test_a_live_schema_is_read_again_only_when_its_file_changed(monkeypatch, tmp_path):
+    """dlt re-read the schema file on every access; an unchanged file now leaves the live schema as it is,
+    and a file another pipeline object rewrote is still read."""
+    from dlt.common.storages.schema_storage import SchemaStorage
+
+    connection = duckdb.connect(str(tmp_path / "voc.duckdb"))
+    pipeline = make_pipeline("ops", connection, tmp_path / "pipelines")
+    pipeline.run([{"id": 1}], table_name="probe")
+    reads = []
+    original = SchemaStorage.load_schema
+    monkeypatch.setattr(SchemaStorage, "load_schema", lambda self, name: reads.append(name) or original(self, name))
+    schema = pipeline.default_schema
+    assert [pipeline.default_schema for _ in range(5)] == [schema] * 5
+    assert len(reads) <= 1 and "probe" in schema.tables
+
+    other = make_pipeline("ops", connection, tmp_path / "pipelines")  # the same pipeline, another object
+    other.run([{"id": 2}], table_name="second_probe")
+    assert "second_probe" in pipeline.default_schema.tables
+    assert pipeline.default_schema is schema  # dlt keeps the live instance and replaces its content
+    connection.close()
