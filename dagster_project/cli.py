@@ -81,11 +81,10 @@ def run_refresh(first_day: str, last_day: str) -> bool:
     started = time.monotonic()
     print(f"Refreshing {first_day} … {last_day} into {settings.warehouse}")
     job = _load_refresh_job()
-    from dagster import DagsterInstance
-
+    from dagster_project.lib.instance import ephemeral_instance
     from dagster_project.lib.summary import print_refresh_summary
 
-    with DagsterInstance.ephemeral() as instance:
+    with ephemeral_instance() as instance:
         result = job.execute_in_process(
             instance=instance,
             tags={"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day},
