@@ -7,7 +7,6 @@ loading a suite asserts that every expectation in the file survived.
 """
 
 
-import gc
 import json
 import threading
 from dataclasses import dataclass
@@ -59,9 +58,6 @@ def preload_great_expectations() -> None:
 def _prepare_validators() -> None:
     import great_expectations  # noqa: F401 - the import is most of the work
 
-    # GX's modules (~200,000 objects, altair's schema among them) stay until the process exits: frozen,
-    # as the definitions are (see `voc refresh`), the collector's full passes skip them.
-    gc.freeze()
     for spec in list(_suites_of_checks):
         try:
             _validators.definition(spec)

@@ -33,18 +33,20 @@ def test_eval_prints_f1_on_a_generated_world(world, capsys):
     assert "F1" in printed and "critical" in printed.lower()
 
 
-def test_the_refresh_job_is_loaded_with_its_objects_frozen_and_the_collector_as_it_was():
-    """What loading creates lives until `voc refresh` exits: frozen, full collections during the steps skip it."""
-    from dagster_project.cli import _load_refresh_job
+def test_the_refresh_job_is_frozen_while_the_run_uses_it_and_the_collector_left_as_it_was():
+    """What loading creates lives as long as the run: frozen, full collections during the steps skip it.
+    Thawed afterwards, so what it still references (dlt's DuckDB connections) is collected at exit."""
+    from dagster_project.cli import _frozen_refresh_job
 
     gc.unfreeze()
     try:
-        job = _load_refresh_job()
-        assert job.name == "daily_refresh"
-        assert gc.get_freeze_count() > 0 and gc.isenabled()
+        with _frozen_refresh_job() as job:
+            assert job.name == "daily_refresh"
+            assert gc.get_freeze_count() > 0 and gc.isenabled()
+        assert gc.get_freeze_count() == 0
         gc.disable()
-        _load_refresh_job()
-        assert not gc.isenabled()
+        with _frozen_refresh_job():
+            assert not gc.isenabled()
     finally:
         gc.enable()
         gc.unfreeze()
