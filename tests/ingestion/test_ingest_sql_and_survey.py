@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import SALT, day
 from landing_fixture import ID_CARD, PHONE
+from sqlite_plans import query_plan
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.common import hash_pii
@@ -46,7 +47,7 @@ def test_sqlite_scans_for_the_history_and_uses_the_updated_at_index_for_a_day(in
 
     def plans(captured):
         with sqlite3.connect(database) as con:
-            return [" ".join(row[-1] for row in con.execute(f"EXPLAIN QUERY PLAN {sql}", params)) for sql, params in captured]
+            return [query_plan(con, sql, params) for sql, params in captured]
 
     assert len(history) == 2 and all("INDEX" not in plan for plan in plans(history)), plans(history)
     assert len(daily) == 2 and all("USING INDEX" in plan and "_updated_at" in plan for plan in plans(daily)), plans(daily)

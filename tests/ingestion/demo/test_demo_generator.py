@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlite_plans import query_plan
 
 from ingestion.demo.generator import CALL_COLUMNS, generate_world
 
@@ -152,9 +153,7 @@ def test_every_sql_table_reads_its_changes_through_an_index(world):
         tables = [name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         assert tables, database
         for table in tables:
-            plan = " ".join(row[-1] for row in con.execute(
-                f"EXPLAIN QUERY PLAN SELECT * FROM {table} WHERE updated_at > ? AND updated_at <= ?", ["2026-03-30", "2026-03-31"]
-            ))
+            plan = query_plan(con, f"SELECT * FROM {table} WHERE updated_at > ? AND updated_at <= ?", ["2026-03-30", "2026-03-31"])
             assert f"USING INDEX {table}_updated_at" in plan, (database, table, plan)
 
 
