@@ -71,8 +71,8 @@ def _frozen_refresh_job():
         from dagster_project.definitions import build_definitions
 
         job = build_definitions().get_job_def("daily_refresh")
+        gc.freeze()  # only once loaded: a load that fails leaves nothing frozen
     finally:
-        gc.freeze()
         if was_enabled:
             gc.enable()
     try:

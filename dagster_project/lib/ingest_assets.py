@@ -21,7 +21,7 @@ from dlt.extract.source import DltSource
 from dagster_project.lib.keys import SIDE_TABLES, RawTableTranslator, raw_asset_key
 from dagster_project.lib.memory import LARGE_STEP_ROWS, release_memory_after
 from dagster_project.lib.partitions import daily_partitions, is_history_window, single_run
-from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, WarehouseResource
+from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, WarehouseResource, quoted_identifier
 
 # (window_start, window_end, is_history_window, run_id, **inputs) -> the family's dlt source
 SourceFactory = Callable[..., DltSource]
@@ -104,11 +104,12 @@ def has_completed_load(cursor: duckdb.DuckDBPyConnection, dataset: str) -> bool:
     """Whether `dataset` has at least one load that dlt recorded as complete.
 
     Asked on the run's held warehouse connection: through the pipeline's SQL client, which resolves
-    dlt's configuration first, it took ~25 ms a family.
+    dlt's configuration first, it took ~25 ms a family (under the profiler).
     """
-    quoted = '"' + dataset.replace('"', '""') + '"'
     try:
-        (completed,) = cursor.execute(f"select count(*) from {quoted}._dlt_loads where status = 0").fetchone()
+        (completed,) = cursor.execute(
+            f"select count(*) from {quoted_identifier(dataset)}._dlt_loads where status = 0"
+        ).fetchone()
     except duckdb.CatalogException:  # no dataset or no _dlt_loads table yet: nothing was ever loaded
         return False
     return completed > 0

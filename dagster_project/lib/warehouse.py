@@ -41,8 +41,13 @@ def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return connection
 
 
+def quoted_identifier(name: str) -> str:
+    """A DuckDB identifier (catalog, schema, table) in double quotes, its own quotes doubled."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _catalog(path: Path) -> str:
-    return '"' + path.stem.replace('"', '""') + '"'
+    return quoted_identifier(path.stem)
 
 
 def _cursor(connection: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyConnection:

@@ -50,3 +50,18 @@ def test_the_refresh_job_is_frozen_while_the_run_uses_it_and_the_collector_left_
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+def test_a_refresh_job_that_fails_to_load_leaves_nothing_frozen_and_the_collector_on(monkeypatch):
+    import dagster_project.definitions as definitions
+    from dagster_project.cli import _frozen_refresh_job
+
+    def broken():
+        raise RuntimeError("a definitions module that does not load")
+
+    monkeypatch.setattr(definitions, "build_definitions", broken)
+    gc.unfreeze()
+    with pytest.raises(RuntimeError, match="does not load"):
+        with _frozen_refresh_job():
+            pass
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
