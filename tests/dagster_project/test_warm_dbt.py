@@ -150,3 +150,88 @@ def test_a_full_parse_leaves_its_state_for_the_next_runs_warm_dbt(tmp_path):
     assert parsed_files_of_a_warm_start() == 0
     assert shared.stat().st_mtime_ns == written  # a partial parse that changed nothing is not copied back
     assert sorted(path.name for path in target.iterdir()) == [warm_dbt.PARSE_STATE, "warm_dbt.log"]  # no temporary left
+
+
+@pytest.fixture
+def restore_dbt_events():
+    from dbt_common.events import functions, logger
+
+    write_line, env_secrets = logger._Logger.write_line, functions.env_secrets
+    yield
+    logger._Logger.write_line, functions.env_secrets = write_line, env_secrets
+
+
+def _json_log_of_events(events) -> tuple[list[dict], int]:
+    """The lines an info-level JSON logger writes for `events`, and how many lines it rendered."""
+    import io
+
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.base_types import msg_from_base_event
+    from dbt_common.events.logger import LineFormat, LoggerConfig, _JsonLogger
+
+    stream = io.StringIO()
+    json_logger = _JsonLogger(LoggerConfig(name="test_stdout_log", level=EventLevel.INFO, line_format=LineFormat.Json,
+                                           output_stream=stream))
+    rendered = 0
+    create_line = json_logger.create_line
+
+    def counting_create_line(msg):
+        nonlocal rendered
+        rendered += 1
+        return create_line(msg)
+
+    json_logger.create_line = counting_create_line
+    for event, level in events:
+        json_logger.write_line(msg_from_base_event(event, level=level))
+    return [json.loads(line)["info"]["msg"] for line in stream.getvalue().splitlines()], rendered
+
+
+def test_a_forked_dbt_renders_only_the_log_lines_its_loggers_write(restore_dbt_events):
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.types import Note
+
+    events = [(Note(msg="a debug line"), EventLevel.DEBUG), (Note(msg="an info line"), EventLevel.INFO),
+              (Note(msg="a warning"), EventLevel.WARN), (Note(msg="another debug line"), EventLevel.DEBUG)]
+    written_before, rendered_before = _json_log_of_events(events)
+    warm_dbt._render_only_written_log_lines()
+    written_after, rendered_after = _json_log_of_events(events)
+    assert written_after == written_before == ["an info line", "a warning"]
+    assert (rendered_before, rendered_after) == (4, 2)
+
+
+def test_a_forked_dbt_still_scrubs_the_secrets_of_its_environment(restore_dbt_events, monkeypatch):
+    from dbt_common.events import functions
+
+    monkeypatch.setenv("DBT_ENV_SECRET_API_TOKEN", "s3cr3t-value")
+    warm_dbt._scan_environment_for_secrets_once()
+    monkeypatch.delenv("DBT_ENV_SECRET_API_TOKEN")  # scanned once: the fork's environment does not change
+    assert functions.env_scrubber("token=s3cr3t-value") == "token=*****"
+
+
+def test_the_warm_process_compiles_macros_until_an_invocation_waits(tmp_path):
+    import socket
+    from types import SimpleNamespace
+
+    from dbt_common.clients.jinja import template_cache
+
+    def macro(package: str, name: str):
+        return SimpleNamespace(package_name=package, name=name,
+                               macro_sql=f"{{% macro {name}_{tmp_path.name}() %}}select 1{{% endmacro %}}")
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(tmp_path / "s.sock"))
+    listener.listen(1)
+    manifest = SimpleNamespace(metadata=SimpleNamespace(project_name="voc_warehouse"),
+                               macros={str(i): macro(package, f"m{i}") for i, package in
+                                       enumerate(["dbt", "dbt_duckdb", "voc_warehouse"])})
+    sources = [m.macro_sql for m in manifest.macros.values()]
+    warm_dbt._compile_macros_until_asked(manifest, listener)
+    assert all(source in template_cache.file_cache for source in sources)
+
+    manifest.macros = {"3": macro("voc_warehouse", "m3")}
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client.connect(str(tmp_path / "s.sock"))  # an invocation is waiting: nothing more is compiled
+    warm_dbt._compile_macros_until_asked(manifest, listener)
+    assert manifest.macros["3"].macro_sql not in template_cache.file_cache
+    client.close()
+    listener.close()
