@@ -315,23 +315,38 @@ def cursor_indexes(*tables: str) -> str:
     return "".join(f"CREATE INDEX {table}_updated_at ON {table}(updated_at);\n" for table in tables)
 
 
+# The source systems' tables, as the demo's SQL sources (and the tests' small landing zone) create them.
+CRM_TABLES = """
+    CREATE TABLE customers(customer_id TEXT PRIMARY KEY, name TEXT, phone TEXT, id_card TEXT, gender TEXT,
+        birth_year INTEGER, city TEXT, province TEXT, tier TEXT, app_user_id TEXT, wechat_unionid TEXT,
+        created_at TEXT, updated_at TEXT);
+    CREATE TABLE vehicles(vin TEXT PRIMARY KEY, customer_id TEXT, model TEXT, trim TEXT, software_version TEXT,
+        plate TEXT, purchase_date TEXT, dealer_code TEXT, updated_at TEXT);
+    CREATE TABLE service_tickets(ticket_id TEXT PRIMARY KEY, customer_id TEXT, vin TEXT, channel TEXT,
+        category TEXT, status TEXT, opened_at TEXT, closed_at TEXT, updated_at TEXT);
+    CREATE TABLE orders(order_id TEXT PRIMARY KEY, customer_id TEXT, dealer_code TEXT, model TEXT, trim TEXT,
+        price REAL, channel TEXT, status TEXT, ordered_at TEXT, updated_at TEXT);
+    CREATE TABLE products(model TEXT, trim TEXT, powertrain TEXT, msrp REAL, launched_at TEXT, updated_at TEXT,
+        PRIMARY KEY (model, trim));
+""" + cursor_indexes("customers", "vehicles", "service_tickets", "orders", "products")
+DMS_TABLES = """
+    CREATE TABLE dealers(dealer_code TEXT PRIMARY KEY, name TEXT, city TEXT, province TEXT, region TEXT,
+        opened_at TEXT, updated_at TEXT);
+    CREATE TABLE store_visits(visit_id TEXT PRIMARY KEY, dealer_code TEXT, customer_id TEXT, phone TEXT, vin TEXT,
+        visit_type TEXT, visited_at TEXT, advisor_note TEXT, rating INTEGER, updated_at TEXT);
+""" + cursor_indexes("dealers", "store_visits")
+OPS_TABLES = """
+    CREATE TABLE carriers(carrier_code TEXT PRIMARY KEY, name TEXT, updated_at TEXT);
+    CREATE TABLE shipments(shipment_id TEXT PRIMARY KEY, dealer_code TEXT, region TEXT, carrier_code TEXT,
+        part_category TEXT, shipped_at TEXT, delivered_at TEXT, damaged INTEGER, updated_at TEXT);
+""" + cursor_indexes("carriers", "shipments")
+
+
 def write_master(world: World, out: Path) -> dict[str, int]:
     """Write crm.sqlite, the dealers of dms.sqlite and the carriers of ops.sqlite."""
     counts = {}
     crm = sqlite3.connect(out / "crm" / "crm.sqlite")
-    crm.executescript("""
-        CREATE TABLE customers(customer_id TEXT PRIMARY KEY, name TEXT, phone TEXT, id_card TEXT, gender TEXT,
-            birth_year INTEGER, city TEXT, province TEXT, tier TEXT, app_user_id TEXT, wechat_unionid TEXT,
-            created_at TEXT, updated_at TEXT);
-        CREATE TABLE vehicles(vin TEXT PRIMARY KEY, customer_id TEXT, model TEXT, trim TEXT, software_version TEXT,
-            plate TEXT, purchase_date TEXT, dealer_code TEXT, updated_at TEXT);
-        CREATE TABLE service_tickets(ticket_id TEXT PRIMARY KEY, customer_id TEXT, vin TEXT, channel TEXT,
-            category TEXT, status TEXT, opened_at TEXT, closed_at TEXT, updated_at TEXT);
-        CREATE TABLE orders(order_id TEXT PRIMARY KEY, customer_id TEXT, dealer_code TEXT, model TEXT, trim TEXT,
-            price REAL, channel TEXT, status TEXT, ordered_at TEXT, updated_at TEXT);
-        CREATE TABLE products(model TEXT, trim TEXT, powertrain TEXT, msrp REAL, launched_at TEXT, updated_at TEXT,
-            PRIMARY KEY (model, trim));
-    """ + cursor_indexes("customers", "vehicles", "service_tickets", "orders", "products"))
+    crm.executescript(CRM_TABLES)
     crm.executemany("INSERT INTO customers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", (
         (c.customer_id, c.name, c.phone, c.id_card, c.gender, c.birth_year, c.city, c.province, c.tier,
          c.app_user_id or None, c.wechat_unionid or None, c.created_at, c.updated_at) for c in world.customers))
@@ -348,12 +363,7 @@ def write_master(world: World, out: Path) -> dict[str, int]:
                    "crm.products": len(world.products)})
 
     dms = sqlite3.connect(out / "store" / "dms.sqlite")
-    dms.executescript("""
-        CREATE TABLE dealers(dealer_code TEXT PRIMARY KEY, name TEXT, city TEXT, province TEXT, region TEXT,
-            opened_at TEXT, updated_at TEXT);
-        CREATE TABLE store_visits(visit_id TEXT PRIMARY KEY, dealer_code TEXT, customer_id TEXT, phone TEXT, vin TEXT,
-            visit_type TEXT, visited_at TEXT, advisor_note TEXT, rating INTEGER, updated_at TEXT);
-    """ + cursor_indexes("dealers", "store_visits"))
+    dms.executescript(DMS_TABLES)
     dms.executemany("INSERT INTO dealers VALUES (?,?,?,?,?,?,?)", (
         (d.code, d.name, d.city, d.province, d.region, d.opened_at, d.opened_at) for d in world.dealers))
     dms.commit()
@@ -361,11 +371,7 @@ def write_master(world: World, out: Path) -> dict[str, int]:
     counts["store.dealers"] = len(world.dealers)
 
     ops = sqlite3.connect(out / "ops" / "ops.sqlite")
-    ops.executescript("""
-        CREATE TABLE carriers(carrier_code TEXT PRIMARY KEY, name TEXT, updated_at TEXT);
-        CREATE TABLE shipments(shipment_id TEXT PRIMARY KEY, dealer_code TEXT, region TEXT, carrier_code TEXT,
-            part_category TEXT, shipped_at TEXT, delivered_at TEXT, damaged INTEGER, updated_at TEXT);
-    """ + cursor_indexes("carriers", "shipments"))
+    ops.executescript(OPS_TABLES)
     ops.executemany("INSERT INTO carriers VALUES (?,?,?)", world.carriers)
     ops.commit()
     ops.close()

@@ -12,6 +12,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+from ingestion.demo.master import CRM_TABLES, DMS_TABLES, OPS_TABLES
+
 PHONE = "13812345678"
 ID_CARD = "11010519491231002X"
 BIG_TEXT = "很长的文字" * 7_000  # 105 kB of UTF-8
@@ -130,14 +132,7 @@ def write_store(root: Path) -> list[tuple]:
     folder = root / "store"
     folder.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(folder / "dms.sqlite")
-    con.executescript(
-        """
-        CREATE TABLE dealers(dealer_code TEXT PRIMARY KEY, name TEXT, city TEXT, province TEXT, region TEXT,
-            opened_at TEXT, updated_at TEXT);
-        CREATE TABLE store_visits(visit_id TEXT PRIMARY KEY, dealer_code TEXT, customer_id TEXT, phone TEXT, vin TEXT,
-            visit_type TEXT, visited_at TEXT, advisor_note TEXT, rating INTEGER, updated_at TEXT);
-        """
-    )
+    con.executescript(DMS_TABLES)
     con.executemany(
         "INSERT INTO dealers VALUES (?,?,?,?,?,?,?)",
         [
@@ -166,21 +161,7 @@ def write_crm(root: Path) -> None:
     folder = root / "crm"
     folder.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(folder / "crm.sqlite")
-    con.executescript(
-        """
-        CREATE TABLE customers(customer_id TEXT PRIMARY KEY, name TEXT, phone TEXT, id_card TEXT, gender TEXT,
-            birth_year INTEGER, city TEXT, province TEXT, tier TEXT, app_user_id TEXT, wechat_unionid TEXT,
-            created_at TEXT, updated_at TEXT);
-        CREATE TABLE vehicles(vin TEXT PRIMARY KEY, customer_id TEXT, model TEXT, trim TEXT, software_version TEXT,
-            plate TEXT, purchase_date TEXT, dealer_code TEXT, updated_at TEXT);
-        CREATE TABLE service_tickets(ticket_id TEXT PRIMARY KEY, customer_id TEXT, vin TEXT, channel TEXT,
-            category TEXT, status TEXT, opened_at TEXT, closed_at TEXT, updated_at TEXT);
-        CREATE TABLE orders(order_id TEXT PRIMARY KEY, customer_id TEXT, dealer_code TEXT, model TEXT, trim TEXT,
-            price REAL, channel TEXT, status TEXT, ordered_at TEXT, updated_at TEXT);
-        CREATE TABLE products(model TEXT, trim TEXT, powertrain TEXT, msrp REAL, launched_at TEXT, updated_at TEXT,
-            PRIMARY KEY (model, trim));
-        """
-    )
+    con.executescript(CRM_TABLES)
     con.executemany(
         "INSERT INTO customers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [
@@ -212,13 +193,7 @@ def write_ops(root: Path) -> None:
     folder = root / "ops"
     folder.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(folder / "ops.sqlite")
-    con.executescript(
-        """
-        CREATE TABLE carriers(carrier_code TEXT PRIMARY KEY, name TEXT, updated_at TEXT);
-        CREATE TABLE shipments(shipment_id TEXT PRIMARY KEY, dealer_code TEXT, region TEXT, carrier_code TEXT,
-            part_category TEXT, shipped_at TEXT, delivered_at TEXT, damaged INTEGER, updated_at TEXT);
-        """
-    )
+    con.executescript(OPS_TABLES)
     con.execute("INSERT INTO carriers VALUES ('K1', '顺丰', '2025-01-01T09:00:00+08:00')")
     con.execute(
         "INSERT INTO shipments VALUES (?,?,?,?,?,?,?,?,?)",

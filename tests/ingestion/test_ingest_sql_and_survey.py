@@ -12,7 +12,6 @@ from sqlite_plans import query_plan
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.common import hash_pii
-from ingestion.demo.master import cursor_indexes
 from ingestion.sql import HISTORY_START_SQLITE, scan_whole_history
 
 
@@ -27,9 +26,7 @@ def test_history_window_loads_old_rows_then_windows_move_the_cursor(ingest):
 
 def test_sqlite_scans_for_the_history_and_uses_the_updated_at_index_for_a_day(ingest, landing):
     """The first load reads every row in file order; a day's changes go through the index."""
-    database = landing[0] / "store" / "dms.sqlite"
-    with sqlite3.connect(database) as con:
-        con.executescript(cursor_indexes("dealers", "store_visits"))  # the indexes the demo sources have
+    database = landing[0] / "store" / "dms.sqlite"  # with the demo sources' updated_at indexes
     statements: list[tuple[str, tuple]] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
