@@ -158,3 +158,16 @@ def test_day_by_day_refreshes_build_the_audit_of_one_refresh(first_refresh, tmp_
 
     assert last_day_rows(warehouse) > 0, "the last day planted no bad record: this test would not see an append"
     assert quarantine(warehouse) == quarantine(load_settings().warehouse)
+
+
+def test_dbt_keeps_its_log_file_readable_while_dagster_reads_its_json(first_refresh):
+    """dagster-dbt reads dbt's stdout as JSON (DBT_LOG_FORMAT=json), which dbt would apply to its log file
+    too: `dbt/target/dbt.log` stays dbt's debug text for the analytics engineer who opens it."""
+    from dagster_project.defs.transform.dbt import dbt_project
+
+    log = dbt_project.project_dir / dbt_project.target_path / "dbt.log"
+    tail = log.read_text(encoding="utf-8").splitlines()[-200:]
+    text = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in tail]  # dbt colours its log file by default
+    debug_lines = [line for line in text if re.match(r"\d\d:\d\d:\d\d\.\d+ \[(debug|info) *\]", line)]
+    assert debug_lines, tail[-5:]
+    assert not [line for line in text if line.startswith('{"data"') or line.startswith('{"info"')]
