@@ -58,7 +58,7 @@ def refresh_window(start: date | None, end: date | None) -> tuple[str, str]:
 def _frozen_refresh_job():
     """The daily_refresh job, loaded with the collector paused, its objects frozen while the run uses them.
 
-    Loading creates ~420,000 objects (Dagster, dbt's manifest, dlt, GX, the definitions) that live as long
+    Loading creates ~420,000 objects (Dagster, dbt's manifest, dlt, the definitions) that live as long
     as the run, and hardly any garbage: the collector's full passes over them took ~1 s while loading,
     and ~0.3 s each during the steps (two or three inside a daily refresh's ingestion and dbt steps).
     Frozen, they are skipped; the steps' own objects are collected as usual. They are thawed when the

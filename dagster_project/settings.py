@@ -80,8 +80,7 @@ def export_for_subprocesses(settings: Settings) -> None:
     os.environ["VOC_DUCKDB_MEMORY_LIMIT"] = settings.duckdb_memory_limit
     os.environ["VOC_DUCKDB_ROW_GROUP_SIZE"] = str(settings.duckdb_row_group_size)
     # dagster-dbt sets DBT_LOG_FORMAT=json to read dbt's stdout, and dbt applies it to its log file too:
-    # `dbt/target/dbt.log` stays dbt's readable debug text (the ~1,400 lines of a daily build also
-    # render faster as text than as JSON through protobuf). Set DBT_LOG_FORMAT_FILE to choose another.
+    # `dbt/target/dbt.log` stays dbt's readable debug text. Set DBT_LOG_FORMAT_FILE to choose another.
     os.environ.setdefault("DBT_LOG_FORMAT_FILE", "debug")
 
 

@@ -91,7 +91,9 @@ def live_schema(storage: LiveSchemaStorage, name: str) -> Schema:
     puts what it read into the live instance: 77 of 97 accesses in an extra-day refresh, 0.28 s. When
     the file holds exactly the text the live schema was last read from, that would put the same
     content back, so the live instance is returned as it is. Anything else (a modified live schema, a
-    changed file, an import schema folder) goes through dlt.
+    changed file, an import schema folder) goes through dlt. The file's text is compared, not a stat
+    stamp, which can miss a same-size rewrite within the clock's granularity: 97 reads of an 18 KB
+    schema file take ~1.7 ms.
     """
     read_from = storage.__dict__.setdefault("_voc_schema_files_read", {})
     live = storage.live_schemas.get(name)
