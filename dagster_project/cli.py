@@ -54,6 +54,9 @@ def refresh_window(start: date | None, end: date | None) -> tuple[str, str]:
     return start.isoformat(), (end or start).isoformat()
 
 
+YOUNG_GENERATION_OBJECTS = 10_000
+
+
 @contextmanager
 def _frozen_refresh_job():
     """The daily_refresh job, loaded with the collector paused, its objects frozen while the run uses them.
@@ -64,6 +67,13 @@ def _frozen_refresh_job():
     Frozen, they are skipped; the steps' own objects are collected as usual. They are thawed when the
     run is over, so that whatever they still reference (dlt's pipelines and their DuckDB connections)
     is collected and closed at exit.
+
+    During the run the youngest generation is collected every YOUNG_GENERATION_OBJECTS allocations
+    instead of Python's 700: the steps allocate in bursts (dlt's schemas, Dagster's events, dbt's
+    JSON lines) that mostly die young, and at 700 the survivors of ~90 young collections triggered
+    ~7 full ones in an extra day (the objects loaded after the freeze, GX's among them, are walked
+    each time): collections inside an extra day's steps 0.95-1.07 s in five runs, 0.36-0.58 s in
+    five runs at 5,000-50,000 (10,000: 0.50 s; none of them full).
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -75,9 +85,12 @@ def _frozen_refresh_job():
     finally:
         if was_enabled:
             gc.enable()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(YOUNG_GENERATION_OBJECTS, *thresholds[1:])
     try:
         yield job
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
 
 

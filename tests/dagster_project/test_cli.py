@@ -34,16 +34,19 @@ def test_eval_prints_f1_on_a_generated_world(world, capsys):
 
 
 def test_the_refresh_job_is_frozen_while_the_run_uses_it_and_the_collector_left_as_it_was():
-    """What loading creates lives as long as the run: frozen, full collections during the steps skip it.
-    Thawed afterwards, so what it still references (dlt's DuckDB connections) is collected at exit."""
-    from dagster_project.cli import _frozen_refresh_job
+    """What loading creates lives as long as the run: frozen, full collections during the steps skip it,
+    and young objects are collected less often. Thawed and reset afterwards, so what it still references
+    (dlt's DuckDB connections) is collected at exit."""
+    from dagster_project.cli import YOUNG_GENERATION_OBJECTS, _frozen_refresh_job
 
     gc.unfreeze()
+    thresholds = gc.get_threshold()
     try:
         with _frozen_refresh_job() as job:
             assert job.name == "daily_refresh"
             assert gc.get_freeze_count() > 0 and gc.isenabled()
-        assert gc.get_freeze_count() == 0
+            assert gc.get_threshold() == (YOUNG_GENERATION_OBJECTS, *thresholds[1:])
+        assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds
         gc.disable()
         with _frozen_refresh_job():
             assert not gc.isenabled()
