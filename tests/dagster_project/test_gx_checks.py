@@ -59,3 +59,22 @@ def test_the_preload_builds_every_suites_validation_definition_in_the_background
     assert not gx_checks._preloading.is_alive()
     suites = sorted(EXPECTATIONS_DIR.glob("*.json"))
     assert len(checks) == len(suites) and sorted(gx_checks._validators._definitions) == suites
+
+
+def test_the_preload_imports_sqlalchemys_orm_before_its_thread_starts():
+    """GX's import in the preload thread and Dagster's event log in the step's thread must not import
+    SQLAlchemy's ORM at the same time (a half-initialized module failed a step): it is imported first."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, threading\n"
+        "from dagster_project.lib import gx_checks\n"
+        "assert 'sqlalchemy.orm' not in sys.modules, 'already imported: the probe proves nothing'\n"
+        "threading.Thread.start = lambda self: None\n"  # the thread never runs: only the caller's imports count
+        "gx_checks.preload_great_expectations()\n"
+        "print('sqlalchemy.orm' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
