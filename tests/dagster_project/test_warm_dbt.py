@@ -235,3 +235,24 @@ def test_the_warm_process_compiles_macros_until_an_invocation_waits(tmp_path):
     assert manifest.macros["3"].macro_sql not in template_cache.file_cache
     client.close()
     listener.close()
+
+
+def test_the_warm_process_compiles_the_projects_macros_first_then_the_adapters_then_dbts(tmp_path, monkeypatch):
+    """A fork can come before all 539 are compiled: the macros a build calls most come first."""
+    import socket
+    from types import SimpleNamespace
+
+    from dbt_common.clients.jinja import template_cache
+
+    compiled = []
+    monkeypatch.setattr(template_cache, "get_node_template", lambda macro: compiled.append(macro.package_name))
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(tmp_path / "s.sock"))
+    listener.listen(1)
+    packages = ["dbt", "dbt_duckdb", "voc_warehouse", "dbt", "voc_warehouse", "dbt_duckdb"]
+    manifest = SimpleNamespace(metadata=SimpleNamespace(project_name="voc_warehouse"),
+                               macros={str(i): SimpleNamespace(package_name=package, name=f"m{i}", macro_sql="")
+                                       for i, package in enumerate(packages)})
+    warm_dbt._compile_macros_until_asked(manifest, listener)
+    listener.close()
+    assert compiled == ["voc_warehouse", "voc_warehouse", "dbt_duckdb", "dbt_duckdb", "dbt", "dbt"]
