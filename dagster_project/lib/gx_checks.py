@@ -51,10 +51,9 @@ def preload_great_expectations() -> None:
     """
     global _preloading
     if _preloading is None:
-        # GX imports SQLAlchemy's ORM, which Dagster's event log in this thread may import at the same
-        # time, and two threads importing a package with circular imports can see it half-initialized
-        # (an attempt to validate beside dbt that queried the event log during the import failed its
-        # step with "partially initialized module 'sqlalchemy.orm.exc'"): imported here first.
+        # GX imports SQLAlchemy's ORM. Half-imported in the preload thread, it is seen by SQLAlchemy calls
+        # in this one (Dagster's event log): a step that queried the event log during the import failed
+        # with "partially initialized module 'sqlalchemy.orm.exc'". Imported here first (~0.07 s).
         import sqlalchemy.orm  # noqa: F401
 
         _preloading = threading.Thread(target=_prepare_validators, name="gx-preload", daemon=True)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gc
 import json
-import logging
 import os
 import select
 import shutil
@@ -109,11 +108,6 @@ def serve(socket_path: str, project_dir: str, target_path: str) -> None:
             _serve_one(listener, connection, lambda argv: dbtRunner(manifest=manifest).invoke(argv))
 
 
-# dbt's event levels as Python logging levels (dbt_common.events.logger.send_to_logger).
-_LOGGING_LEVELS = {"test": logging.DEBUG, "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
-                   "error": logging.ERROR}
-
-
 def _render_only_written_log_lines() -> None:
     """A forked dbt renders an event for a logger only if the logger's level lets it through.
 
@@ -129,7 +123,8 @@ def _render_only_written_log_lines() -> None:
         python_logger = self._python_logger
         if python_logger is not None:
             level = "error" if dbt_logger._is_print_event(msg) else msg.info.level
-            if not python_logger.isEnabledFor(_LOGGING_LEVELS.get(level, logging.ERROR)):
+            # dbt's own map from its event levels to Python's (an unknown level is written: dbt raises on it)
+            if not python_logger.isEnabledFor(dbt_logger._log_level_map.get(level, 40)):
                 return
         write_line(self, msg)
 
