@@ -27,7 +27,7 @@ def _voc_dbt(*args: str, socket_path: str | None, timeout: float = 300) -> subpr
 
 @pytest.fixture(scope="module")
 def warm(tmp_path_factory):
-    warm = WarmDbt(dbt_project.project_dir, tmp_path_factory.mktemp("warm-target"))
+    warm = WarmDbt(dbt_project.project_dir, tmp_path_factory.mktemp("warm-target"), dbt_project.target)
     yield warm
     warm.stop()
 
@@ -80,7 +80,7 @@ def _running(pid: int) -> bool:
 
 
 def test_stop_ends_the_warm_process(tmp_path):
-    warm = WarmDbt(dbt_project.project_dir, tmp_path)
+    warm = WarmDbt(dbt_project.project_dir, tmp_path, dbt_project.target)
     warm.stop()
     assert warm.process.poll() is not None and not Path(warm.socket_path).exists()
 
@@ -106,7 +106,7 @@ def test_a_warm_process_stopped_while_parsing_leaves_the_shared_artifacts_alone(
     target.mkdir()
     (target / "manifest.json").write_text('{"a shared": "manifest"}')
     for wait in (0.5, 6.0):  # stopped while dbt imports/parses, and after its parse is done
-        warm = WarmDbt(dbt_project.project_dir, target)
+        warm = WarmDbt(dbt_project.project_dir, target, dbt_project.target)
         time.sleep(wait)
         warm.stop()
         assert (target / "manifest.json").read_text() == '{"a shared": "manifest"}'
@@ -137,7 +137,7 @@ def test_a_full_parse_leaves_its_state_for_the_next_runs_warm_dbt(tmp_path):
     target.mkdir()
 
     def parsed_files_of_a_warm_start() -> int:
-        warm = WarmDbt(dbt_project.project_dir, target)
+        warm = WarmDbt(dbt_project.project_dir, target, dbt_project.target)
         try:
             assert _voc_dbt("ls", "--quiet", socket_path=warm.socket_path).returncode == 0  # served after its parse
             return json.loads((warm.directory / "parse" / "perf_info.json").read_text())["parsed_path_count"]
@@ -150,6 +150,20 @@ def test_a_full_parse_leaves_its_state_for_the_next_runs_warm_dbt(tmp_path):
     assert parsed_files_of_a_warm_start() == 0
     assert shared.stat().st_mtime_ns == written  # a partial parse that changed nothing is not copied back
     assert sorted(path.name for path in target.iterdir()) == [warm_dbt.PARSE_STATE, "warm_dbt.log"]  # no temporary left
+
+
+def test_the_state_a_plain_dbt_leaves_is_read_by_the_warm_parse(tmp_path):
+    """A backfill's build and the definitions' parse run plain dbt with dagster-dbt's `--target`; the warm
+    parse after them must read their state, not parse every file again."""
+    target = tmp_path / "target"
+    plain = _voc_dbt("parse", "--quiet", "--target", dbt_project.target, "--target-path", str(target), socket_path=None)
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    warm = WarmDbt(dbt_project.project_dir, target, dbt_project.target)
+    try:
+        assert _voc_dbt("ls", "--quiet", socket_path=warm.socket_path).returncode == 0  # served after its parse
+        assert json.loads((warm.directory / "parse" / "perf_info.json").read_text())["parsed_path_count"] == 0
+    finally:
+        warm.stop()
 
 
 @pytest.fixture
