@@ -7,6 +7,7 @@ loading a suite asserts that every expectation in the file survived.
 """
 
 
+import functools
 import json
 import threading
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from dagster_project.lib.memory import release_memory_after
 from dagster_project.lib.partitions import daily_partitions, window_days
 from dagster_project.lib.run_records import loaded_nothing_in_run
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, hold_warehouse, warehouse_connection
-from dagster_project.settings import TIMEZONE, load_settings
+from dagster_project.settings import EXPECTATIONS_DIR, TIMEZONE, load_settings
 
 
 # Rows per validated batch: GX's pandas engine copies columns, so memory follows the batch size.
@@ -38,10 +39,9 @@ BATCH_ROWS = 200_000
 # the dbt subprocess, while this process only relays dbt's events (see preload_great_expectations).
 CHECK_STEP_PRIORITY = "-1"
 _preloading: threading.Thread | None = None
-_suites_of_checks: list["SuiteSpec"] = []  # every suite build_gx_asset_checks made a check of
 
 
-def preload_great_expectations() -> None:
+def preload_great_expectations(suite_dir: Path = EXPECTATIONS_DIR) -> None:
     """Import GX and build each suite's validation definition in a background thread, once per process.
 
     The import takes ~3 s and the context with its ~15 definitions ~0.25 s: work that overlaps the
@@ -56,18 +56,18 @@ def preload_great_expectations() -> None:
         # with "partially initialized module 'sqlalchemy.orm.exc'". Imported here first (~0.07 s).
         import sqlalchemy.orm  # noqa: F401
 
-        _preloading = threading.Thread(target=_prepare_validators, name="gx-preload", daemon=True)
+        _preloading = threading.Thread(target=_prepare_validators, args=(suite_dir,), name="gx-preload", daemon=True)
         _preloading.start()
 
 
-def _prepare_validators() -> None:
+def _prepare_validators(suite_dir: Path) -> None:
     import great_expectations  # noqa: F401 - the import is most of the work
 
-    for spec in list(_suites_of_checks):
-        try:
+    try:
+        for spec in suite_specs(suite_dir):
             _validators.definition(spec)
-        except Exception:  # noqa: BLE001 - left to the suite's check, which reports it
-            return
+    except Exception:  # noqa: BLE001 - left to the suite's check, which reports it
+        return
 
 
 class SuiteError(ValueError):
@@ -306,7 +306,11 @@ def build_gx_asset_check(spec: SuiteSpec):
     return _check
 
 
+@functools.cache
+def suite_specs(suite_dir: Path) -> tuple[SuiteSpec, ...]:
+    """Every suite in `suite_dir`, read once per process: the checks and the preload see the same files."""
+    return tuple(read_suite_spec(path) for path in sorted(suite_dir.glob("*.json")))
+
+
 def build_gx_asset_checks(suite_dir: Path) -> list:
-    specs = [read_suite_spec(path) for path in sorted(suite_dir.glob("*.json"))]
-    _suites_of_checks[:] = specs
-    return [build_gx_asset_check(spec) for spec in specs]
+    return [build_gx_asset_check(spec) for spec in suite_specs(suite_dir)]

@@ -54,7 +54,7 @@ def test_the_preload_builds_every_suites_validation_definition_in_the_background
     monkeypatch.setattr(gx_checks, "_preloading", None)
     monkeypatch.setattr(gx_checks, "_validators", gx_checks._SuiteValidators())
     checks = gx_checks.build_gx_asset_checks(EXPECTATIONS_DIR)
-    gx_checks.preload_great_expectations()
+    gx_checks.preload_great_expectations(EXPECTATIONS_DIR)
     gx_checks._preloading.join(timeout=120)
     assert not gx_checks._preloading.is_alive()
     suites = sorted(EXPECTATIONS_DIR.glob("*.json"))
