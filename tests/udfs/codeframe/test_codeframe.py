@@ -551,3 +551,26 @@ def test_not_as_adjective_as_the_standard_negates_across_it(rules_only):
 def test_cannot_be_called_negates(rules_only):
     assert codes(rules_only, "内饰谈不上豪华")["PRD.INT.DESIGN"].sentiment == -1
     assert codes(rules_only, "做工算不上精致")["PRD.QLT.FIT"].sentiment == -1
+
+
+def test_uncoded_terms_rank_by_jiebas_idf_without_importing_jieba_analyse():
+    """A term as frequent as another but rarer in general Chinese ranks higher; the IDF file is read without
+    `jieba.analyse`, whose import would load it a second time and jieba's part-of-speech dictionary (~1 s)."""
+    import subprocess
+    import sys
+
+    from udfs.codeframe.tables import uncoded_terms_frame
+
+    uncoded = pd.DataFrame({"feedback_id": ["a", "b"], "text": ["时候 刹车盘", "时候 刹车盘"]})
+    ranked = uncoded_terms_frame(uncoded, str.split, set(), set(), "test")["term"].tolist()
+    assert ranked.index("刹车盘") < ranked.index("时候")  # 时候 is everywhere in Chinese: a low IDF
+    probe = (
+        "import sys\n"
+        "from udfs.codeframe.tables import _idf\n"
+        "table, median = _idf()\n"
+        "assert len(table) > 100_000 and median > 0\n"
+        "print('jieba.analyse' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
