@@ -142,12 +142,17 @@ class _Checker:
         return not missing
 
 
+# libyaml's parser where PyYAML has it (its wheels do): the same nodes and line marks as the pure-Python
+# parser, ~10x faster (0.02 s against 0.25 s for the shipped codeframe, which a refresh loads three times).
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_codeframe(path: str | Path | None = None) -> Codeframe:
     """Parse and validate a codeframe file; raise CodeframeError listing every problem."""
     path = Path(path) if path else DEFAULT_CODEFRAME_PATH
     text = path.read_text(encoding="utf-8")
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1

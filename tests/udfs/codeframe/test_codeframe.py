@@ -574,3 +574,14 @@ def test_uncoded_terms_rank_by_jiebas_idf_without_importing_jieba_analyse():
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_the_codeframe_reads_the_same_with_libyamls_parser_and_pythons(monkeypatch):
+    """schema.py parses with libyaml where PyYAML has it (~10x faster); the codeframe must not change."""
+    import yaml
+
+    from udfs.codeframe import schema
+
+    fast = load_codeframe()
+    monkeypatch.setattr(schema, "_YAML_LOADER", yaml.SafeLoader)
+    assert load_codeframe() == fast
