@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
 import select
 import shutil
@@ -80,7 +81,7 @@ def _receive_exactly(connection: socket.socket, size: int) -> bytes:
 
 
 # -- the server: imports dbt, parses once, forks one dbt per request ------------------------------
-def serve(socket_path: str, project_dir: str, target_path: str, target: str) -> None:
+def serve(socket_path: str, project_dir: str, target_path: str, target: str = "") -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C reaches the forked dbt itself
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -92,10 +93,12 @@ def serve(socket_path: str, project_dir: str, target_path: str, target: str) -> 
     os.chdir(project_dir)
     private_target = _private_parse_target(target_path, Path(socket_path).parent / "parse")
     seeded = _parse_state_stamp(private_target)
-    # The same --target as the invocations: dbt hashes the CLI's target name into the partial-parse state, so
-    # a state written by a plain `dbt --target duckdb` (a backfill's build, the definitions' parse) read as
-    # changed without it and every first warm parse after one re-parsed every file (~4 s against ~1.3 s).
-    parsed = dbtRunner().invoke(["parse", "--quiet", "--target-path", private_target, "--target", target])
+    # The --target dagster-dbt gives the invocations (none when its resource names none): dbt hashes the CLI's
+    # target name into the partial-parse state, so a state written by a plain `dbt --target duckdb` (a
+    # backfill's build, the definitions' parse) read as changed without it, and the first warm parse after
+    # one re-parsed every file (~4 s against ~1.3 s).
+    target_args = ["--target", target] if target else []
+    parsed = dbtRunner().invoke(["parse", "--quiet", "--target-path", private_target, *target_args])
     manifest = parsed.result if parsed.success else None  # without it, each fork parses (partially) itself
     if parsed.success and _parse_state_stamp(private_target) != seeded:
         _share_parse_state(private_target, target_path)
@@ -127,7 +130,7 @@ def _render_only_written_log_lines() -> None:
         if python_logger is not None:
             level = "error" if dbt_logger._is_print_event(msg) else msg.info.level
             # dbt's own map from its event levels to Python's (an unknown level is written: dbt raises on it)
-            if not python_logger.isEnabledFor(dbt_logger._log_level_map.get(level, 40)):
+            if not python_logger.isEnabledFor(dbt_logger._log_level_map.get(level, logging.ERROR)):
                 return
         write_line(self, msg)
 
@@ -286,14 +289,14 @@ def _die_with_parent() -> None:
 class WarmDbt:
     """The background warm-dbt process of one run."""
 
-    def __init__(self, project_dir: Path, target_path: Path, target: str):
+    def __init__(self, project_dir: Path, target_path: Path, target: str | None):
         self.directory = Path(tempfile.mkdtemp(prefix="voc-dbt-"))
         self.socket_path = str(self.directory / "dbt.sock")
         self.log_path = Path(target_path) / "warm_dbt.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", __name__, self.socket_path, str(project_dir), str(target_path), target],
+                [sys.executable, "-m", __name__, self.socket_path, str(project_dir), str(target_path), target or ""],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             )
         # The socket exists within ~0.1 s (bound before dbt is imported); clients that come before dbt

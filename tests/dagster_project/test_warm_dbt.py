@@ -152,13 +152,15 @@ def test_a_full_parse_leaves_its_state_for_the_next_runs_warm_dbt(tmp_path):
     assert sorted(path.name for path in target.iterdir()) == [warm_dbt.PARSE_STATE, "warm_dbt.log"]  # no temporary left
 
 
-def test_the_state_a_plain_dbt_leaves_is_read_by_the_warm_parse(tmp_path):
-    """A backfill's build and the definitions' parse run plain dbt with dagster-dbt's `--target`; the warm
-    parse after them must read their state, not parse every file again."""
+@pytest.mark.parametrize("dbt_target", [dbt_project.target, None], ids=["named target", "no target"])
+def test_the_state_a_plain_dbt_leaves_is_read_by_the_warm_parse(tmp_path, dbt_target):
+    """A backfill's build and the definitions' parse run plain dbt with dagster-dbt's `--target` (none when
+    the resource names none); the warm parse after them must read their state, not parse every file again."""
     target = tmp_path / "target"
-    plain = _voc_dbt("parse", "--quiet", "--target", dbt_project.target, "--target-path", str(target), socket_path=None)
+    target_args = ["--target", dbt_target] if dbt_target else []
+    plain = _voc_dbt("parse", "--quiet", *target_args, "--target-path", str(target), socket_path=None)
     assert plain.returncode == 0, plain.stdout + plain.stderr
-    warm = WarmDbt(dbt_project.project_dir, target, dbt_project.target)
+    warm = WarmDbt(dbt_project.project_dir, target, dbt_target)
     try:
         assert _voc_dbt("ls", "--quiet", socket_path=warm.socket_path).returncode == 0  # served after its parse
         assert json.loads((warm.directory / "parse" / "perf_info.json").read_text())["parsed_path_count"] == 0
