@@ -582,6 +582,15 @@ def test_the_codeframe_reads_the_same_with_libyamls_parser_and_pythons(monkeypat
 
     from udfs.codeframe import schema
 
+    assert schema._YAML_LOADER is (yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader)
     fast = load_codeframe()
-    monkeypatch.setattr(schema, "_YAML_LOADER", yaml.SafeLoader)
+    parsed_in_python = []
+
+    class PythonLoader(yaml.SafeLoader):
+        def __init__(self, stream):
+            parsed_in_python.append(True)
+            super().__init__(stream)
+
+    monkeypatch.setattr(schema, "_YAML_LOADER", PythonLoader)
     assert load_codeframe() == fast
+    assert parsed_in_python  # the comparison really was against the pure-Python parser
