@@ -10,6 +10,8 @@ span itself is shared; with that mask disabled the synthetic run is roughly 2x s
 Baseline (item 6 of the issue): a row-wise pandas apply of jieba.lcut plus a scan of every
 codeframe keyword per row, on a 20,000-row sample, scaled to the full row count.
 Also prints whether jieba-fast-dat (when installed) segments exactly like jieba with HMM off.
+Before the classifier runs it prints the machine's speed at that moment (machine_speed.py), since
+the same code's figure moves by a third with the hour on a shared VM.
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from udfs.codeframe.batch import classify_frame_parallel  # noqa: E402
 from udfs.codeframe.classifier import get_classifier  # noqa: E402
 from udfs.codeframe.tokenizer import default_cache_dir  # noqa: E402
+
+from machine_speed import machine_speed  # noqa: E402 - beside this script
 
 CLAUSES = [
     "提车三个月了", "整体还算满意", "车机经常卡住不动", "导航老是定位不准", "高速上风噪有点大", "后排坐三个人很挤",
@@ -171,6 +175,7 @@ def main(argv=None) -> None:
     print(f"classifier build: {time.perf_counter() - started:.2f} s")
 
     print(f"load average before the run: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+    print(machine_speed())
     with TreeMemory() as memory:
         seconds, output_rows = run_classifier(texts, args.workers, args.batch_rows)
     print(f"classifier ({args.workers} workers): {seconds:.1f} s, {len(texts) / seconds:,.0f} utterances/s, "

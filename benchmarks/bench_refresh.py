@@ -14,6 +14,8 @@ days and the no-op again (on this machine, whose speed drifts by 15-40 % within 
 extra day is only fair on the same warehouse, run alternately). Each run also prints the share of
 its time that some task stalled on IO (Linux's /proc/pressure/io), which tells a run slowed by disk
 reads from a slow run of the code.
+Before the full refresh and before the extra days it prints the machine's speed at that moment
+(machine_speed.py: a fixed pure-Python loop alone and as two copies at once).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from pathlib import Path
 
 import duckdb
 import psutil
+
+from machine_speed import machine_speed
 
 END_DATE = date(2026, 3, 31)
 
@@ -148,11 +152,13 @@ def main() -> None:
         shutil.rmtree(warehouse.parent, ignore_errors=True)
         first_day = END_DATE - timedelta(days=args.days)
         last_full_day = END_DATE - timedelta(days=1)
+        print(machine_speed())
         full = run_measured([voc, "refresh", "--start", first_day.isoformat(), "--end", last_full_day.isoformat()], env)
         shutil.rmtree(kept, ignore_errors=True)
         shutil.copytree(warehouse.parent, kept)
         (kept / FULL_FIGURES).write_text(json.dumps(full))
     rows_full = utterance_count(kept / warehouse.name)
+    print(machine_speed())
     extras = []
     for _ in range(max(1, args.extra_runs)):
         shutil.rmtree(warehouse.parent, ignore_errors=True)
