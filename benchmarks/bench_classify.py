@@ -10,8 +10,8 @@ span itself is shared; with that mask disabled the synthetic run is roughly 2x s
 Baseline (item 6 of the issue): a row-wise pandas apply of jieba.lcut plus a scan of every
 codeframe keyword per row, on a 20,000-row sample, scaled to the full row count.
 Also prints whether jieba-fast-dat (when installed) segments exactly like jieba with HMM off.
-Before the classifier runs it prints the machine's speed at that moment (machine_speed.py), since
-the same code's figure moves by a third with the hour on a shared VM.
+Before the classifier runs it prints the machine's load and speed at that moment (machine_speed.py),
+since the same code's figure moves by a third with the hour on a shared VM.
 """
 from __future__ import annotations
 
@@ -174,7 +174,6 @@ def main(argv=None) -> None:
     get_classifier()
     print(f"classifier build: {time.perf_counter() - started:.2f} s")
 
-    print(f"load average before the run: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     print(machine_speed())
     with TreeMemory() as memory:
         seconds, output_rows = run_classifier(texts, args.workers, args.batch_rows)

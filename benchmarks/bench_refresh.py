@@ -14,8 +14,8 @@ days and the no-op again (on this machine, whose speed drifts by 15-40 % within 
 extra day is only fair on the same warehouse, run alternately). Each run also prints the share of
 its time that some task stalled on IO (Linux's /proc/pressure/io), which tells a run slowed by disk
 reads from a slow run of the code.
-Before the full refresh and before the extra days it prints the machine's speed at that moment
-(machine_speed.py: a fixed pure-Python loop alone and as two copies at once).
+Before the full refresh and before the extra days it prints the machine's load and speed at that moment
+(machine_speed.py: the load average, a fixed pure-Python loop alone and as two copies at once).
 """
 
 from __future__ import annotations
