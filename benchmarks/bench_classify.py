@@ -27,7 +27,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from udfs.codeframe.batch import classify_frame_parallel  # noqa: E402
+from udfs.codeframe.batch import classify_frames_parallel  # noqa: E402
 from udfs.codeframe.classifier import get_classifier  # noqa: E402
 from udfs.codeframe.tokenizer import default_cache_dir  # noqa: E402
 
@@ -108,14 +108,13 @@ class TreeMemory:
 
 
 def run_classifier(texts: list[str], workers: int, batch_rows: int) -> tuple[float, int]:
-    """Code all texts batch by batch into the output frame, as the Dagster asset would."""
+    """Code all texts batch by batch into output frames, as the Dagster asset does (one stream of batches)."""
     get_classifier()
     started = time.perf_counter()
-    output_rows = 0
-    for offset in range(0, len(texts), batch_rows):
-        batch = pd.DataFrame({"feedback_id": range(offset, offset + len(texts[offset:offset + batch_rows])),
-                              "text": texts[offset:offset + batch_rows]})
-        output_rows += len(classify_frame_parallel(batch, workers=workers))
+    batches = (pd.DataFrame({"feedback_id": range(offset, offset + len(texts[offset:offset + batch_rows])),
+                             "text": texts[offset:offset + batch_rows]})
+               for offset in range(0, len(texts), batch_rows))
+    output_rows = sum(len(codes) for _, codes in classify_frames_parallel(batches, workers=workers))
     return time.perf_counter() - started, output_rows
 
 
@@ -160,7 +159,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--batch-rows", type=int, default=20_000, help="rows per classify_frame_parallel call "
+    parser.add_argument("--batch-rows", type=int, default=20_000, help="rows per batch of the stream "
                         "(a daily partition batch); the output frames are counted, not kept")
     parser.add_argument("--baseline-rows", type=int, default=20_000)
     parser.add_argument("--truth", type=Path, help="a generated world's truth/ dir to take texts from")

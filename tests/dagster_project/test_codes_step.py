@@ -50,6 +50,28 @@ def test_every_utterance_gets_rows_and_a_rerun_codes_nothing(warehouse):
     assert _rows(warehouse, "select count(*) from intermediate.feedback_codes") == before
 
 
+def test_chunks_coded_by_the_worker_pool_land_like_the_serial_ones(warehouse, monkeypatch, tmp_path):
+    """A backfill's chunks stream through the worker processes (here: chunks of one row, two workers)."""
+    from udfs.codeframe import batch
+
+    _code(warehouse)
+    serial = _rows(warehouse, "select feedback_id, code, sentiment, evidence from intermediate.feedback_codes order by all")
+    parallel_warehouse = tmp_path / "parallel.duckdb"
+    parallel_warehouse.write_bytes(warehouse.read_bytes())
+    with duckdb.connect(str(parallel_warehouse)) as connection:
+        connection.execute("drop table intermediate.feedback_codes")
+    monkeypatch.setattr(codes_step, "CODING_CHUNK", 1)
+    monkeypatch.setattr(codes_step, "PARALLEL_MIN_TEXTS", 2)
+    pools, start_pool = [], batch._pool
+    monkeypatch.setattr(batch, "_pool", lambda *args: pools.append(args) or start_pool(*args))
+    try:
+        assert _code(parallel_warehouse)["utterances_coded"] == len(UTTERANCES)
+    finally:
+        batch.close_pools()
+    parallel = _rows(parallel_warehouse, "select feedback_id, code, sentiment, evidence from intermediate.feedback_codes order by all")
+    assert parallel == serial and pools
+
+
 def test_changed_text_is_coded_again_in_place(warehouse):
     _code(warehouse)
     with duckdb.connect(str(warehouse)) as connection:

@@ -7,6 +7,9 @@ import json
 import multiprocessing
 import os
 import signal
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -117,17 +120,63 @@ def classify_frame_parallel(df: pd.DataFrame, text_col: str = "text", id_col: st
                             codeframe_path: str | None = None, workers: int = 2) -> pd.DataFrame:
     """classify_frame over `workers` processes: texts stream to the workers in chunks, each worker returns its
     chunk's output columns, and the output frame is built once at the end (columns: FRAME_COLUMNS)."""
+    workers = workers if len(df) >= PARALLEL_MIN_TEXTS else 1
+    ((_, codes),) = classify_frames_parallel([df], text_col, id_col, codeframe_path, workers)
+    return codes
+
+
+def classify_frames_parallel(frames: Iterable[pd.DataFrame], text_col: str = "text", id_col: str = "feedback_id",
+                             codeframe_path: str | None = None,
+                             workers: int = 2) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    """(frame, its codes) for each frame of `frames`, in order, as classify_frame_parallel would code it.
+
+    The chunks of all frames stream through one pool, so the workers go on with the next frame while the
+    caller stores the codes of the last one: called frame by frame, both workers idled at every frame's end
+    while the parent built its output (and the caller wrote it). `frames` is read lazily by the pool's feeder
+    thread, about one chunk ahead of the workers."""
     classifier = get_classifier(codeframe_path)
-    column, size = df[text_col], CHUNK_TEXTS
-    if workers <= 1 or len(df) < PARALLEL_MIN_TEXTS or "fork" not in multiprocessing.get_all_start_methods():
-        parts = [frame_columns(classifier.analyse_many_compact(as_texts(column)), leaf_names(classifier))]
-    else:
-        pool = _pool(codeframe_path, workers)
-        # each chunk is converted when the pool's feeder thread sends it: the workers start at once instead
-        # of idling while the parent converts the whole batch (~2 ms per 1,000 texts)
-        chunks = (as_texts(column.iloc[start:start + size]) for start in range(0, len(column), size))
-        parts = list(pool.imap(_columns_chunk, chunks, chunksize=1))
-    return columns_to_frame(df[id_col].to_numpy(), parts, classifier.version, size)
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        names = leaf_names(classifier)
+        for df in frames:
+            part = frame_columns(classifier.analyse_many_compact(as_texts(df[text_col])), names)
+            yield df, columns_to_frame(df[id_col].to_numpy(), [part], classifier.version, max(len(df), 1))
+        return
+    size = CHUNK_TEXTS
+    sent: deque = deque()  # (frame, its number of chunks), appended by the feeder thread before its chunks
+    stop = threading.Event()
+
+    def chunks():
+        for df in frames:
+            if stop.is_set():
+                return
+            column = df[text_col]
+            starts = range(0, len(column), size)
+            sent.append((df, len(starts)))
+            for start in starts:
+                if stop.is_set():
+                    return
+                # converted when the feeder thread sends it: the workers start at once
+                yield as_texts(column.iloc[start:start + size])
+
+    results = _pool(codeframe_path, workers).imap(_columns_chunk, chunks(), chunksize=1)
+    received: list[tuple] = []
+    exhausted = False
+    try:
+        while True:
+            while not sent and not exhausted:  # the feeder has not read the next frame yet
+                try:
+                    received.append(next(results))
+                except StopIteration:
+                    exhausted = True
+            if not sent:
+                return
+            df, count = sent.popleft()
+            while len(received) < count:
+                received.append(next(results))
+            parts, received = received[:count], received[count:]
+            yield df, columns_to_frame(df[id_col].to_numpy(), parts, classifier.version, size)
+    finally:
+        stop.set()  # a caller that stops early: the feeder sends no more chunks
 
 
 def frame_columns(items, names: dict) -> tuple:

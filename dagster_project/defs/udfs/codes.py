@@ -16,7 +16,7 @@ from dagster_project.lib.memory import release_memory_after
 from dagster_project.lib.partitions import LOOKBACK_DAYS, daily_partitions, single_run, window_days
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, release_warehouse, warehouse_connection
 from dagster_project.settings import load_settings
-from udfs.codeframe.batch import classify_frame_parallel, close_pools
+from udfs.codeframe.batch import PARALLEL_MIN_TEXTS, classify_frames_parallel, close_pools
 from udfs.codeframe.classifier import get_classifier
 from udfs.codeframe.schema import load_codeframe
 from udfs.codeframe.tables import codeframe_frame, uncoded_terms_frame
@@ -98,9 +98,10 @@ def code_window(context: dg.AssetExecutionContext, warehouse, first_day: str, en
         # time read back from the spool, so memory stays flat however many days a backfill covers.
         context.log.info(f"coding {todo_count:,} utterances of {first_day} … {end_day} with codeframe {version}")
         code_rows, done = 0, 0
-        for batch in pq.ParquetFile(todo_path).iter_batches(batch_size=CODING_CHUNK):
-            chunk = batch.to_pandas()
-            codes = classify_frame_parallel(chunk, text_col="text", id_col="feedback_id", codeframe_path=codeframe_path, workers=2)
+        chunks = (batch.to_pandas() for batch in pq.ParquetFile(todo_path).iter_batches(batch_size=CODING_CHUNK))
+        workers = 2 if todo_count >= PARALLEL_MIN_TEXTS else 1
+        # the workers code the next chunk while this process writes the last one's codes
+        for chunk, codes in classify_frames_parallel(chunks, "text", "feedback_id", codeframe_path, workers):
             codes = codes.merge(chunk[["feedback_id", "event_date", "text_hash"]], on="feedback_id", how="left")
             codes["coded_at"] = pd.Timestamp.now(tz="UTC")
             with warehouse_connection(warehouse) as connection:

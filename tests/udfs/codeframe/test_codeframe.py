@@ -388,6 +388,57 @@ def test_parallel_frame_equals_serial_frame(monkeypatch):
     pd.testing.assert_frame_equal(serial.reset_index(drop=True), parallel.reset_index(drop=True))
 
 
+def test_a_stream_of_frames_codes_each_as_a_single_frame(monkeypatch):
+    """Chunks of consecutive frames share the pool's stream; each output still belongs to its own frame."""
+    from udfs.codeframe import batch
+
+    monkeypatch.setattr(batch, "CHUNK_TEXTS", 4)
+    texts = ["油耗太高了", None, "客服态度太差了", "外观很漂亮，但是油耗太高了", "刹车失灵了", "你好", "空间很大"]
+    frames = [pd.DataFrame({"feedback_id": [f"f{n}u{i}" for i in range(rows)], "text": (texts * 3)[n:n + rows]})
+              for n, rows in enumerate([9, 0, 1, 12, 4])]
+    try:
+        streamed = list(batch.classify_frames_parallel(iter(frames), workers=2))
+    finally:
+        batch.close_pools()
+    assert [frame is original for (frame, _), original in zip(streamed, frames)] == [True] * len(frames)
+    for frame, codes in streamed:
+        pd.testing.assert_frame_equal(codes.reset_index(drop=True), classify_frame(frame).reset_index(drop=True))
+
+
+def test_a_stream_raises_what_reading_its_frames_raised_after_the_frames_before():
+    from udfs.codeframe import batch
+
+    def frames():
+        yield pd.DataFrame({"feedback_id": [1, 2], "text": ["油耗太高了", "刹车失灵了"]})
+        raise OSError("spool file truncated")
+
+    stream = batch.classify_frames_parallel(frames(), workers=2)
+    try:
+        frame, codes = next(stream)
+        assert set(codes["feedback_id"]) == {1, 2}
+        with pytest.raises(OSError, match="spool file truncated"):
+            next(stream)
+    finally:
+        batch.close_pools()
+
+
+def test_a_stream_left_early_leaves_the_pool_usable(monkeypatch):
+    from udfs.codeframe import batch
+
+    monkeypatch.setattr(batch, "CHUNK_TEXTS", 2)
+    frames = (pd.DataFrame({"feedback_id": range(6), "text": ["油耗太高了", "客服态度太差了"] * 3}) for _ in range(1000))
+    try:
+        stream = batch.classify_frames_parallel(frames, workers=2)
+        next(stream)
+        stream.close()
+        again = pd.DataFrame({"feedback_id": [7], "text": ["刹车失灵了"]})
+        ((_, codes),) = batch.classify_frames_parallel([again], workers=2)
+    finally:
+        batch.close_pools()
+    assert "PRD.BRK.FAIL" in set(codes["code"])
+    assert next(frames, None) is not None  # the feeder stopped reading: the frames were not all consumed
+
+
 def test_worker_pool_terminates_even_when_the_parent_swallows_sigterm(monkeypatch):
     """Dagster maps SIGTERM to a handler that only sets a flag; forked workers must still die on terminate(),
     even when it arrives before their initializer has run (closing at once, many times, hits that window)."""
