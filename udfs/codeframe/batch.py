@@ -135,13 +135,13 @@ def classify_frames_parallel(frames: Iterable[pd.DataFrame], text_col: str = "te
     while the parent built its output (and the caller wrote it). `frames` is read lazily by the pool's feeder
     thread, about one chunk ahead of the workers."""
     classifier = get_classifier(codeframe_path)
+    size = CHUNK_TEXTS
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         names = leaf_names(classifier)
-        for df in frames:
+        for df in frames:  # one part holding the whole frame
             part = frame_columns(classifier.analyse_many_compact(as_texts(df[text_col])), names)
-            yield df, columns_to_frame(df[id_col].to_numpy(), [part], classifier.version, max(len(df), 1))
+            yield df, columns_to_frame(df[id_col].to_numpy(), [part], classifier.version, size)
         return
-    size = CHUNK_TEXTS
     sent: deque = deque()  # (frame, its number of chunks), appended by the feeder thread before its chunks
     stop = threading.Event()
 
