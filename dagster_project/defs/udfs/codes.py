@@ -5,6 +5,7 @@ warehouse. The three tables are one step so that dbt runs once before and once a
 """
 
 import tempfile
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -100,23 +101,25 @@ def code_window(context: dg.AssetExecutionContext, warehouse, first_day: str, en
         code_rows, done = 0, 0
         chunks = (batch.to_pandas() for batch in pq.ParquetFile(todo_path).iter_batches(batch_size=CODING_CHUNK))
         workers = 2 if todo_count >= PARALLEL_MIN_TEXTS else 1
-        # the workers code the next chunk while this process writes the last one's codes
-        for chunk, codes in classify_frames_parallel(chunks, "text", "feedback_id", codeframe_path, workers):
-            codes = codes.merge(chunk[["feedback_id", "event_date", "text_hash"]], on="feedback_id", how="left")
-            codes["coded_at"] = pd.Timestamp.now(tz="UTC")
-            with warehouse_connection(warehouse) as connection:
-                connection.register("new_codes", codes)
-                connection.execute("begin transaction")
-                connection.execute(
-                    "delete from intermediate.feedback_codes where codeframe_version = ? "
-                    "and feedback_id in (select feedback_id from new_codes)",
-                    [version],
-                )
-                connection.execute("insert into intermediate.feedback_codes by name select * from new_codes")
-                connection.execute("commit")
-            code_rows += len(codes)
-            done += len(chunk)
-            context.log.info(f"coded {done:,} / {todo_count:,} utterances")
+        # The workers code the next chunk while this process writes the last one's codes; closed on a failed
+        # write, so the pool's feeder stops reading the spool.
+        with closing(classify_frames_parallel(chunks, "text", "feedback_id", codeframe_path, workers)) as coded:
+            for chunk, codes in coded:
+                codes = codes.merge(chunk[["feedback_id", "event_date", "text_hash"]], on="feedback_id", how="left")
+                codes["coded_at"] = pd.Timestamp.now(tz="UTC")
+                with warehouse_connection(warehouse) as connection:
+                    connection.register("new_codes", codes)
+                    connection.execute("begin transaction")
+                    connection.execute(
+                        "delete from intermediate.feedback_codes where codeframe_version = ? "
+                        "and feedback_id in (select feedback_id from new_codes)",
+                        [version],
+                    )
+                    connection.execute("insert into intermediate.feedback_codes by name select * from new_codes")
+                    connection.execute("commit")
+                code_rows += len(codes)
+                done += len(chunk)
+                context.log.info(f"coded {done:,} / {todo_count:,} utterances")
     close_pools()  # the workers' memory is not needed by the dbt step that follows
     release_memory_after(todo_count)
     with warehouse_connection(warehouse) as connection:
