@@ -520,6 +520,34 @@ def test_gated_masks_blank_what_the_whole_mask_blanks(classifier):
         assert classifier.customer_voice(norm) == whole.sub(lambda match: " " * len(match.group()), norm), text
 
 
+def test_masks_are_tried_only_where_their_opening_strings_start(classifier):
+    """The fast path blanks exactly what the whole mask's `sub` blanks, overlapping openers included
+    (电话 inside 联系电话, 客服 inside 客服可以查) and with a gated mask's literal present or not."""
+    from udfs.codeframe.classifier import normalise
+
+    assert classifier._mask_openers is not None
+    whole = classifier._mask
+    texts = ["联系电话13800138000，刹车异响", "联系电话打不通，电话 138 0013 8000", "客服可以查到我的工单 客服：您好",
+             "客户：客户：重复的 客服：好的", "#话题##二#【广告】需要回访 备注：无", "车架号是ab12345678 vin:lsvab1234",
+             "客户称：车机黑屏，已安排技师", "在杭州星曜4S店买的车，客户满意度高", "没有任何遮挡的普通评价", "",
+             "投诉车型：朗逸 问题描述：异响 诉求：退车", "投诉问题描述：车机黑屏", "手机尾号1234 手机号 13912345678 尾号 5678"]
+    for text in texts:
+        norm = normalise(text)
+        assert classifier.customer_voice(norm) == whole.sub(lambda match: " " * len(match.group()), norm), text
+
+
+def test_literal_sets_for_the_mask_shortcuts():
+    from udfs.codeframe.classifier import _leading_strings, _required_literals
+
+    assert _required_literals("(?:^|(?<=[。]))\\s*已(?:安排|告知)[^。]*") == {"已安排", "已告知"}
+    assert _required_literals("[一-龥]{2,12}4s店(?:买的|提的)") == {"4s店买的", "4s店提的"}
+    assert _leading_strings("(?:客服|坐席)\\s*:") == {"客服", "坐席"}
+    assert _leading_strings("(?:回电|手机号?)\\s*\\d") == {"回电", "手机"}
+    assert _leading_strings("#[^#]{1,30}#") == {"#"}
+    for opens_anywhere in ("(?:^|x)已", "(?:坐标x)?y", "(?i)abc", "\\s*已", "[一-龥]{2}店"):
+        assert _leading_strings(opens_anywhere) is None, opens_anywhere
+
+
 # -- 1.4.2 rules ---------------------------------------------------------------------------------------
 def test_an_absent_problem_is_praise(rules_only):
     assert codes(rules_only, "开了半年一点异响都没有")["PRD.NVH.RATTLE"].sentiment == 1
