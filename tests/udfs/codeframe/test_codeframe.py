@@ -536,6 +536,19 @@ def test_masks_are_tried_only_where_their_opening_strings_start(classifier):
         assert classifier.customer_voice(norm) == whole.sub(lambda match: " " * len(match.group()), norm), text
 
 
+def test_critical_patterns_are_tried_only_where_they_can_open(classifier):
+    from udfs.codeframe.classifier import normalise
+
+    assert classifier._critical_openers is not None
+    texts = ["高速上突然熄火了", "刹车踩下去没反应", "转向助力突然失灵", "助力失灵", "方向盘锁死了", "气囊没弹出来",
+             "车子烧起来了", "开着开着车门弹开了", "轮胎飞出去了", "方向盘很轻，转向精准", "动力很足，刹车灵敏",
+             "自己加速", "突然自己加速", "车刹车刹车失灵", "", "今天天气不错"]
+    for text in texts:
+        norm = normalise(text)
+        assert classifier._names_critical(norm) == (classifier._critical_any.search(norm) is not None), text
+    assert classifier._names_critical(normalise("转向助力突然失灵")) and not classifier._names_critical(normalise("动力很足"))
+
+
 def test_literal_sets_for_the_mask_shortcuts():
     from udfs.codeframe.classifier import _leading_strings, _required_literals
 
@@ -544,7 +557,8 @@ def test_literal_sets_for_the_mask_shortcuts():
     assert _leading_strings("(?:客服|坐席)\\s*:") == {"客服", "坐席"}
     assert _leading_strings("(?:回电|手机号?)\\s*\\d") == {"回电", "手机"}
     assert _leading_strings("#[^#]{1,30}#") == {"#"}
-    for opens_anywhere in ("(?:^|x)已", "(?:坐标x)?y", "(?i)abc", "\\s*已", "[一-龥]{2}店"):
+    assert _leading_strings("(?:转向)?助力[^，]{0,6}失灵|方向盘锁死") == {"转向", "助力", "方向盘锁死"}
+    for opens_anywhere in ("(?:^|x)已", "(?:坐标x)?[一-龥]y", "(?i)abc", "\\s*已", "[一-龥]{2}店"):
         assert _leading_strings(opens_anywhere) is None, opens_anywhere
 
 
