@@ -737,7 +737,7 @@ class Classifier:
         """Whether any critical pattern matches `norm`."""
         if self._critical_openers is None:
             return self._critical_any.search(norm) is not None
-        return _matches_where_opened(self._critical_any, self._critical_openers, norm)
+        return next(_opened_matches(self._critical_any, self._critical_openers, norm), None) is not None
 
     def _critical_phrases(self, text: str, norm: str, hits: dict[int, tuple]) -> None:
         """Safety failures phrased freely (气囊一个都没弹出来, 刹车突然踩不下去) code their leaf as critical."""
@@ -1020,35 +1020,29 @@ def _blank(match) -> str:
     return " " * (match.end() - match.start())
 
 
-def _matches_where_opened(pattern: re.Pattern, openers: re.Pattern, text: str) -> bool:
-    """`pattern.search(text) is not None` for a pattern whose every match starts where `openers` finds one of
-    its strings."""
+def _opened_matches(pattern: re.Pattern, openers: re.Pattern, text: str):
+    """The matches `pattern.finditer(text)` gives, for a pattern whose every match is non-empty and starts
+    where `openers` finds one of its strings: the pattern is tried only there, leftmost first, and the scan
+    goes on after each match."""
     found = openers.search(text)
-    while found is not None:
-        if pattern.match(text, found.start()) is not None:
-            return True
-        found = openers.search(text, found.start() + 1)
-    return False
-
-
-def _blank_where_opened(mask: re.Pattern, openers: re.Pattern, text: str) -> str:
-    """`mask.sub(_blank, text)` for a mask whose every match starts where `openers` finds one of its strings:
-    the mask is tried only there, leftmost first, and the scan goes on after each match, as `sub` does."""
-    found = openers.search(text)
-    if found is None:
-        return text
-    pieces, last = [], 0
     while found is not None:
         start = found.start()
-        match = mask.match(text, start)
+        match = pattern.match(text, start)
         if match is None:
             found = openers.search(text, start + 1)
             continue
-        end = match.end()
+        yield match
+        found = openers.search(text, match.end())
+
+
+def _blank_where_opened(mask: re.Pattern, openers: re.Pattern, text: str) -> str:
+    """`mask.sub(_blank, text)`, the mask tried only where `openers` finds one of its strings."""
+    pieces, last = [], 0
+    for match in _opened_matches(mask, openers, text):
+        start, end = match.span()
         pieces.append(text[last:start])
         pieces.append(" " * (end - start))
         last = end
-        found = openers.search(text, end)
     if not pieces:
         return text
     pieces.append(text[last:])
