@@ -115,7 +115,7 @@ def run_classifier(texts: list[str], workers: int, batch_rows: int) -> tuple[flo
     Also returns utterances/s per tenth of the rows (the first tenth shows the workers' span caches warming up)."""
     get_classifier()
     started = time.perf_counter()
-    batches = (pd.DataFrame({"feedback_id": range(offset, offset + len(texts[offset:offset + batch_rows])),
+    batches = (pd.DataFrame({"feedback_id": range(offset, min(offset + batch_rows, len(texts))),
                              "text": texts[offset:offset + batch_rows]})
                for offset in range(0, len(texts), batch_rows))
     output_rows, done, tenth, marks = 0, 0, max(1, len(texts) // 10), [(0, started)]

@@ -61,7 +61,7 @@ def test_chunks_coded_by_the_worker_pool_land_like_the_serial_ones(warehouse, mo
     with duckdb.connect(str(parallel_warehouse)) as connection:
         connection.execute("drop table intermediate.feedback_codes")
     monkeypatch.setattr(codes_step, "CODING_CHUNK", 1)
-    monkeypatch.setattr(codes_step, "PARALLEL_MIN_TEXTS", 2)
+    monkeypatch.setattr(batch, "PARALLEL_MIN_TEXTS", 2)
     pools, start_pool = [], batch._pool
     monkeypatch.setattr(batch, "_pool", lambda *args: pools.append(args) or start_pool(*args))
     try:

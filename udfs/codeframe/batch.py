@@ -107,10 +107,15 @@ def _chunks(texts, size: int):
         yield chunk
 
 
+def parallel_workers(texts: int, workers: int) -> int:
+    """`workers` for a batch of `texts`, or 1 for a batch too small to be worth starting them."""
+    return workers if texts >= PARALLEL_MIN_TEXTS else 1
+
+
 def analyse_texts(texts: list, codeframe_path: str | None = None, workers: int = 1) -> list[Analysis]:
     """Analyse texts (identical texts once per chunk), over `workers` processes when the batch is large."""
     classifier = get_classifier(codeframe_path)
-    workers = workers if len(texts) >= PARALLEL_MIN_TEXTS else 1
+    workers = parallel_workers(len(texts), workers)
     if workers <= 1:
         return classifier.analyse_many([as_text(text) for text in texts])
     return [expand(item, classifier) for item in iter_compact(texts, codeframe_path, workers)]
@@ -120,7 +125,7 @@ def classify_frame_parallel(df: pd.DataFrame, text_col: str = "text", id_col: st
                             codeframe_path: str | None = None, workers: int = 2) -> pd.DataFrame:
     """classify_frame over `workers` processes: texts stream to the workers in chunks, each worker returns its
     chunk's output columns, and the output frame is built once at the end (columns: FRAME_COLUMNS)."""
-    workers = workers if len(df) >= PARALLEL_MIN_TEXTS else 1
+    workers = parallel_workers(len(df), workers)
     ((_, codes),) = classify_frames_parallel([df], text_col, id_col, codeframe_path, workers)
     return codes
 
@@ -354,9 +359,7 @@ def classify_file(in_path: str | Path, out_path: str | Path, codeframe_path: str
     id_col = next((name for name in ID_COLUMNS if name in frame.columns), None)
     ids = frame[id_col].tolist() if id_col else list(range(1, len(frame) + 1))
     codeframe = str(codeframe_path) if codeframe_path else None
-    workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    if len(frame) < PARALLEL_MIN_TEXTS:
-        workers = 1
+    workers = parallel_workers(len(frame), workers if workers is not None else min(2, os.cpu_count() or 1))
     texts = frame[text_col].tolist()
     del frame
     classifier = get_classifier(codeframe)

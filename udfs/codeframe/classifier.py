@@ -169,25 +169,27 @@ class Classifier:
         # A mask that does not open on a literal (a 4s店 name after any 2-12 characters, 已... after any
         # sentence end) is tried at every position of every text: it joins the mask only for texts that
         # hold one of its required literals, without which it cannot match (~20 % of the masking time).
-        self._mask_gates = [(index, re.compile("|".join(re.escape(literal) for literal in sorted(literals))))
-                            for index, pattern in enumerate(rules["non_customer"])
-                            if not _opens_on_literal(pattern) and (literals := _required_literals(pattern))]
+        patterns = rules["non_customer"]
+        leading = [_leading_strings(pattern) for pattern in patterns]
+        # A mask that does not open on known strings (a 4s店 name after any 2-12 characters, 已... after any
+        # sentence end) is tried at every position of every text: it joins the mask only for texts that
+        # hold one of its required literals, without which it cannot match.
+        self._mask_gates = [(index, _any_of(literals)) for index, pattern in enumerate(patterns)
+                            if leading[index] is None and (literals := _required_literals(pattern))]
         self._mask_variants: dict[tuple[bool, ...], re.Pattern] = {}
         # most texts contain none of the literals the masks need: one cheap scan skips the big regex
-        hints = [_required_literals(pattern) for pattern in rules["non_customer"]]
-        self._mask_hint = (re.compile("|".join(sorted({re.escape(h) for hint in hints for h in hint}, key=len, reverse=True)))
-                           if hints and all(hints) else None)
+        hints = [_required_literals(pattern) for pattern in patterns]
+        self._mask_hint = _any_of(h for hint in hints for h in hint) if hints and all(hints) else None
         # Python's re has no first-character shortcut for the joined mask (its branches are groups), so it
-        # tries every branch at every position (~7 µs of a text's ~70). Where no gated mask can apply, the
-        # masks that open on known strings are tried only where one of those strings starts.
+        # tried every branch at every position (customer_voice took 11-12 µs of a text's ~70). Where no gated
+        # mask can apply, the masks that open on known strings are tried only where one of those strings starts.
         gated = {index for index, _ in self._mask_gates}
-        ungated = [pattern for index, pattern in enumerate(rules["non_customer"]) if index not in gated]
-        openers = [_leading_strings(pattern) for pattern in ungated]
-        self._mask_openers = (re.compile("|".join(sorted({re.escape(s) for found in openers for s in found}, key=len, reverse=True)))
-                              if ungated and all(openers) else None)
-        self._mask_ungated = re.compile("|".join(f"(?:{p})" for p in ungated), re.S) if ungated else None
-        self._mask_gated_any = (re.compile("|".join(gate.pattern for _, gate in self._mask_gates))
-                                if self._mask_gates else None)
+        ungated = [index for index in range(len(patterns)) if index not in gated]
+        self._mask_openers = (_any_of(s for index in ungated for s in leading[index])
+                              if ungated and all(leading[index] for index in ungated) else None)
+        self._mask_ungated = re.compile("|".join(f"(?:{patterns[i]})" for i in ungated), re.S) if ungated else None
+        self._mask_gated_any = (_any_of(s for index in gated for s in _required_literals(patterns[index]))
+                                if gated else None)
         self._not_critical = (re.compile("|".join(f"(?:{p})" for p in rules["not_critical"]))
                               if rules["not_critical"] else None)
         leaf_index = {leaf.id: i for i, leaf in enumerate(self.leaves)}
@@ -195,14 +197,10 @@ class Classifier:
         self._critical_any = (re.compile("|".join(f"(?:{pattern})" for _, pattern in rules["critical_patterns"]))
                               if rules["critical_patterns"] else None)  # one scan; most texts have no match
         hints = [_required_literals(pattern) for _, pattern in rules["critical_patterns"]]
-        self._critical_hint = (re.compile("|".join(sorted({re.escape(h) for hint in hints for h in hint}, key=len,
-                                                          reverse=True)))
-                               if hints and all(hints) else self._critical_any)
+        self._critical_hint = _any_of(h for hint in hints for h in hint) if hints and all(hints) else self._critical_any
         # as the masks: the joined patterns are tried only where one of them can open (25 µs a scan otherwise)
         openers = [_leading_strings(pattern) for _, pattern in rules["critical_patterns"]]
-        self._critical_openers = (re.compile("|".join(sorted({re.escape(s) for found in openers for s in found}, key=len,
-                                                             reverse=True)))
-                                  if openers and all(openers) else None)
+        self._critical_openers = _any_of(s for found in openers for s in found) if openers and all(openers) else None
         self.tokenizer = Tokenizer(user_words=(kw for leaf in self.leaves for kw in leaf.keywords),
                                    cache_dir=cache_dir)
 
@@ -839,6 +837,11 @@ def _most_specific(candidates, clause_units, leaves):
 MAX_SPELLED = 256  # the most strings a required-literal set spells out
 
 
+def _any_of(strings) -> re.Pattern:
+    """A regex finding any of `strings` (longest first), which Python's re scans by first character."""
+    return re.compile("|".join(re.escape(string) for string in sorted(set(strings), key=lambda s: (-len(s), s))))
+
+
 def _required_literals(pattern: str):
     """Strings one of which every match of `pattern` contains (the longest such set found), or None
     when the pattern's structure does not guarantee any."""
@@ -963,41 +966,6 @@ def _leading_strings(pattern: str) -> set[str] | None:
         return None
     found = leading(list(parsed))
     return found if found and all(found) else None
-
-
-def _opens_on_literal(pattern: str) -> bool:
-    """Whether every match of `pattern` starts with one of a known set of characters (a literal or a
-    branch of them), so that the regex engine rejects every other position at its first step."""
-    from re import _constants as sre
-    from re import _parser as sre_parse
-
-    def sequence(items) -> tuple[bool, bool]:  # (opens on a literal, may match empty)
-        for op, av in items:
-            known, empty = element(op, av)
-            if not known:
-                return False, False
-            if not empty:
-                return True, False
-        return True, True
-
-    def element(op, av) -> tuple[bool, bool]:
-        if op is sre.LITERAL or (op is sre.IN and all(o is sre.LITERAL for o, _ in av)):
-            return True, False
-        if op is sre.SUBPATTERN:
-            return sequence(av[-1])
-        if op is sre.BRANCH:
-            branches = [sequence(branch) for branch in av[1]]
-            return all(known for known, _ in branches), any(empty for _, empty in branches)
-        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
-            known, empty = sequence(av[2])
-            return known, empty or av[0] == 0
-        return False, False
-
-    try:
-        known, empty = sequence(sre_parse.parse(pattern))
-    except Exception:  # an unusual pattern: treat it as opening anywhere
-        return False
-    return known and not empty
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from dagster_project.lib.memory import release_memory_after
 from dagster_project.lib.partitions import LOOKBACK_DAYS, daily_partitions, single_run, window_days
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, release_warehouse, warehouse_connection
 from dagster_project.settings import load_settings
-from udfs.codeframe.batch import PARALLEL_MIN_TEXTS, classify_frames_parallel, close_pools
+from udfs.codeframe.batch import classify_frames_parallel, close_pools, parallel_workers
 from udfs.codeframe.classifier import get_classifier
 from udfs.codeframe.schema import load_codeframe
 from udfs.codeframe.tables import codeframe_frame, uncoded_terms_frame
@@ -100,7 +100,7 @@ def code_window(context: dg.AssetExecutionContext, warehouse, first_day: str, en
         context.log.info(f"coding {todo_count:,} utterances of {first_day} … {end_day} with codeframe {version}")
         code_rows, done = 0, 0
         chunks = (batch.to_pandas() for batch in pq.ParquetFile(todo_path).iter_batches(batch_size=CODING_CHUNK))
-        workers = 2 if todo_count >= PARALLEL_MIN_TEXTS else 1
+        workers = parallel_workers(todo_count, 2)
         # The workers code the next chunk while this process writes the last one's codes; closed on a failed
         # write, so the pool's feeder stops reading the spool.
         with closing(classify_frames_parallel(chunks, "text", "feedback_id", codeframe_path, workers)) as coded:
