@@ -78,3 +78,20 @@ def test_the_preload_imports_sqlalchemys_orm_before_its_thread_starts():
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True"
+
+
+def test_gx_is_imported_without_scipy_stats_until_a_statistical_expectation_needs_it():
+    """The lazy scipy.stats spares the import's ~0.8 s and still serves the expectations that use it."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+from dagster_project.lib.gx_checks import import_great_expectations
+import_great_expectations()
+from great_expectations.expectations.core import expect_column_kl_divergence_to_be_less_than as kl
+assert "scipy.stats._stats_py" not in sys.modules, "scipy.stats was loaded by the GX import"
+assert kl.stats.entropy([0.5, 0.5], [0.9, 0.1]) > 0  # first use loads the real module
+assert "scipy.stats._stats_py" in sys.modules
+"""
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
