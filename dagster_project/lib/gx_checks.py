@@ -37,7 +37,7 @@ from dagster_project.settings import EXPECTATIONS_DIR, TIMEZONE, load_settings
 # Rows per validated batch: GX's pandas engine copies columns, so memory follows the batch size.
 BATCH_ROWS = 200_000
 
-# The checks run after the models (a lower step priority), so the ~3 s of importing GX can overlap
+# The checks run after the models (a lower step priority), so the ~2 s of importing GX can overlap
 # the dbt subprocess, while this process only relays dbt's events (see preload_great_expectations).
 CHECK_STEP_PRIORITY = "-1"
 _preloading: threading.Thread | None = None
@@ -46,7 +46,7 @@ _preloading: threading.Thread | None = None
 def preload_great_expectations(suite_dir: Path = EXPECTATIONS_DIR) -> None:
     """Import GX and build each suite's validation definition in a background thread, once per process.
 
-    The import takes ~3 s and the context with its ~15 definitions ~0.25 s: work that overlaps the
+    The import takes ~2 s (see import_great_expectations) and the context with its ~15 definitions ~0.25 s: work that overlaps the
     dbt subprocess instead of delaying the first checks. A check joins the thread before it uses GX
     (the context is not shared between threads); a suite that fails here fails again, with its
     message, in its own check.
