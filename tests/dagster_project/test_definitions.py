@@ -114,3 +114,17 @@ def test_gx_checks_run_after_the_models(definitions):
     priorities = {node.name: int(node.definition.tags.get("dagster/priority", 0)) for node in job.graph.nodes}
     gx_steps = {name for name in priorities if "_gx_" in name}
     assert gx_steps and all(priorities[name] < priorities["voc_dbt_models"] for name in gx_steps)
+
+
+def test_dagster_dev_loads_the_definitions_without_the_virtualenv_on_path(tmp_path):
+    """`.venv/bin/dagster dev -w workspace.yaml` (the README's command, no activated venv) loads the code
+    location: under `dagster dev` nothing may look for `dbt` on PATH."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DAGSTER_IS_DEV_CLI": "1", "PATH": "/usr/bin:/bin", "DAGSTER_HOME": str(tmp_path)}
+    script = "from dagster_project.definitions import build_definitions; build_definitions().resolve_asset_graph()"
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300,
+                            cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 0, result.stderr[-3000:]

@@ -74,7 +74,9 @@ def dbt_cli_resource() -> VenvDbtCliResource:
     return VenvDbtCliResource(project_dir=dbt_project, target=settings.dbt_target, dbt_executable=dbt_executable())
 
 
-dbt_project.prepare_if_dev()
+# No `dbt_project.prepare_if_dev()`: under `dagster dev` it parses with a dbt looked up on PATH, which a
+# virtualenv that is not activated does not put there; the check below parses with this venv's dbt, and only
+# when the project changed.
 _parsed_fingerprint = dbt_project.project_dir / dbt_project.target_path / "voc_project_fingerprint.txt"
 _current_fingerprint = project_fingerprint(DBT_PROJECT_DIR)
 
