@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
-from dagster_project.settings import load_settings
+from dagster_project.settings import PROJECT_ROOT, load_settings
 
 DEMO_CUSTOMERS = 5_000
 DEMO_DAYS = 60
@@ -135,9 +135,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
         generate_world(settings.landing, customers=DEMO_CUSTOMERS, days=DEMO_DAYS, seed=DEMO_SEED)
     first_day, last_day = refresh_window(None, None)
     ok = run_refresh(first_day, last_day)
-    print(f"\nWarehouse: {settings.warehouse}  (open it with: duckdb {settings.warehouse} -readonly)")
-    print("Lineage and runs: dagster dev -w workspace.yaml")
+    print(where_to_look(settings.warehouse))
     return 0 if ok else 1
+
+
+def where_to_look(warehouse: Path) -> str:
+    """How to query the warehouse and open the Dagster UI, with what a fresh machine has: this virtualenv's
+    Python and Dagster (neither the DuckDB CLI nor an activated virtualenv is assumed)."""
+    bin_dir = Path(sys.executable).parent
+    query = f"import duckdb; duckdb.connect({str(warehouse)!r}, read_only=True).sql('from marts.fct_feedback_codes limit 5').show()"
+    return (
+        f"\nWarehouse: {warehouse}\n"
+        f'  query it: {sys.executable} -c "{query}"\n'
+        "  (or any DuckDB client, read-only; close it before the next refresh: DuckDB has one writer)\n"
+        f"Lineage and runs: cd {PROJECT_ROOT} && DAGSTER_HOME=$PWD/dagster_home {bin_dir / 'dagster'} dev -w workspace.yaml"
+    )
 
 
 def cmd_classify(args: argparse.Namespace) -> int:

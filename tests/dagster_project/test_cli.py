@@ -2,6 +2,7 @@
 
 import gc
 import json
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +69,23 @@ def test_a_refresh_job_that_fails_to_load_leaves_nothing_frozen_and_the_collecto
         with _frozen_refresh_job():
             pass
     assert gc.get_freeze_count() == 0 and gc.isenabled()
+
+
+def test_the_demo_prints_a_query_command_that_runs_with_only_this_virtualenv(first_refresh, tmp_path):
+    """The summary's hint works on a fresh machine: no DuckDB CLI, no activated virtualenv."""
+    import shutil
+    import subprocess
+
+    from dagster_project.cli import where_to_look
+    from dagster_project.settings import load_settings
+
+    warehouse = tmp_path / "copy.duckdb"  # the session's warehouse stays untouched
+    shutil.copy(load_settings().warehouse, warehouse)
+    hint = where_to_look(warehouse)
+    command = next(line for line in hint.splitlines() if line.strip().startswith("query it:")).split("query it:", 1)[1]
+    result = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=120,
+                            env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert "feedback_id" in result.stdout
+    dagster = hint.split("DAGSTER_HOME=$PWD/dagster_home ", 1)[1].split(" dev -w workspace.yaml", 1)[0]
+    assert Path(dagster).is_file(), f"the hint names {dagster}, which does not exist"
