@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import dlt.common.validation as dlt_validation
 from dlt.common.configuration import resolve as dlt_resolve
 from dlt.common.configuration.providers import environ as dlt_environ_provider
 from dlt.common.configuration.providers import vault as dlt_vault_provider
+from dlt.common.configuration.specs import ConnectionStringCredentials
 from dlt.common.configuration.specs import base_configuration as dlt_base_configuration
 from dlt.common.destination import DestinationCapabilitiesContext
 from dlt.common.destination.reference import DestinationReference
@@ -261,6 +263,19 @@ def settle_pending_packages(pipeline: Pipeline) -> None:
 SQLITE_FILES = {"store": "store/dms.sqlite", "crm": "crm/crm.sqlite", "ops": "ops/ops.sqlite"}
 
 
+def sql_credentials(family: str, landing: Path) -> str:
+    """Where a SQL family reads: `sources.<family>.credentials` from dlt's config (the environment variable
+    SOURCES__<FAMILY>__CREDENTIALS or `.dlt/secrets.toml`: a SQLAlchemy URL, a SQLite path, or a table of
+    drivername, username, password, host, port, database); without it, the landing zone's SQLite export
+    (the demo's layout, docs/landing_zone.md)."""
+    configured = dlt.secrets.get(f"sources.{family}.credentials")
+    if not configured:
+        return str(Path(landing) / SQLITE_FILES[family])
+    if isinstance(configured, Mapping):
+        return ConnectionStringCredentials(dict(configured)).to_native_representation()
+    return str(configured)
+
+
 def family_source(
     family: str,
     landing: Path,
@@ -298,7 +313,7 @@ def family_source(
     if family in file_sources:
         return file_sources[family](bucket_url=str(Path(landing) / family), **window)
     if family in sql_sources:
-        return sql_sources[family](credentials=str(Path(landing) / SQLITE_FILES[family]), **window)
+        return sql_sources[family](credentials=sql_credentials(family, landing), **window)
     if family == "survey":
         if not survey_url:
             raise ValueError("the survey source needs the survey API's base URL")

@@ -121,3 +121,34 @@ def test_the_history_read_changes_only_the_cursor_comparisons_of_dlts_query():
     assert '+"visits"."updated_at" >= ' in sql and '+"visits"."updated_at" < ' in sql
     assert "ORDER BY visits.updated_at" in sql and "LIMIT 5" in sql
     assert str(scan_whole_history(query, table, None)) == str(query)  # a day's read keeps the index
+
+
+def test_a_sql_family_reads_the_database_dlt_config_names(ingest, landing, tmp_path, monkeypatch):
+    """In production only dlt's config changes: SOURCES__OPS__CREDENTIALS points ops at another database."""
+    import shutil
+
+    elsewhere = tmp_path / "production" / "ops.sqlite"
+    elsewhere.parent.mkdir()
+    shutil.copy(landing[0] / "ops" / "ops.sqlite", elsewhere)
+    with sqlite3.connect(elsewhere) as con:
+        con.execute("update carriers set name = 'configured database' ")
+    (landing[0] / "ops" / "ops.sqlite").unlink()  # nothing left to read where the demo looks
+    monkeypatch.setenv("SOURCES__OPS__CREDENTIALS", f"sqlite:///{elsewhere}")
+    counts = ingest.run("ops", day(10), day(11), history=True)
+    assert counts["carriers"] >= 1
+    assert {name for (name,) in ingest.query("select name from raw_ops.carriers")} == {"configured database"}
+
+
+def test_sql_credentials_accept_a_url_a_table_of_fields_or_nothing(monkeypatch, tmp_path):
+    import dlt
+
+    from ingestion.pipeline import sql_credentials
+
+    configured = {}
+    monkeypatch.setattr(dlt.secrets, "get", lambda key: configured.get(key))
+    assert sql_credentials("crm", tmp_path) == str(tmp_path / "crm" / "crm.sqlite")
+    configured["sources.crm.credentials"] = "postgresql://u:p@db.internal:5432/crm"
+    assert sql_credentials("crm", tmp_path) == "postgresql://u:p@db.internal:5432/crm"
+    configured["sources.crm.credentials"] = {"drivername": "mysql+pymysql", "username": "u", "password": "p",
+                                             "host": "dms.internal", "port": 3306, "database": "dms"}
+    assert sql_credentials("crm", tmp_path) == "mysql+pymysql://u:p@dms.internal:3306/dms"
