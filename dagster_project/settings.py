@@ -30,7 +30,7 @@ class Settings:
     pii_salt_is_demo: bool
     dbt_target: str
     survey_api_url: str | None
-    survey_api_key: str
+    survey_api_key: str | None  # None: dlt resolves sources.survey.api_key (the demo server uses its own)
     partitions_start: str
     codeframe: Path
     duckdb_memory_limit: str
@@ -59,7 +59,7 @@ def load_settings() -> Settings:
         pii_salt_is_demo=not salt,
         dbt_target=os.environ.get("VOC_DBT_TARGET", "duckdb"),
         survey_api_url=os.environ.get("VOC_SURVEY_API_URL"),
-        survey_api_key=os.environ.get("VOC_SURVEY_API_KEY", DEMO_SURVEY_API_KEY),
+        survey_api_key=os.environ.get("VOC_SURVEY_API_KEY"),
         partitions_start=os.environ.get("VOC_PARTITIONS_START", "2025-10-01"),
         codeframe=Path(os.environ.get("VOC_CODEFRAME", PROJECT_ROOT / "udfs" / "codeframe" / "codeframe.yaml")).resolve(),
         # DuckDB spills to disk beyond this (in every process: dlt, dbt, the Python assets).

@@ -6,18 +6,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
+import dlt
 
-from dagster_project.settings import load_settings
+from dagster_project.settings import DEMO_SURVEY_API_KEY, load_settings
 
 
 class SurveyEndpoint(dg.ConfigurableResource):
-    """Yields (base_url, api_key). Without VOC_SURVEY_API_URL it serves the demo world's responses on 127.0.0.1."""
+    """Yields (base_url, api_key). Without a configured URL it serves the demo world's responses on 127.0.0.1."""
 
     @contextmanager
-    def open(self) -> Iterator[tuple[str, str]]:
+    def open(self) -> Iterator[tuple[str, str | None]]:
+        """The API's base URL: VOC_SURVEY_API_URL, else dlt's `sources.survey.base_url`; its key:
+        VOC_SURVEY_API_KEY, else None, and dlt resolves `sources.survey.api_key` when the source runs."""
         settings = load_settings()
-        if settings.survey_api_url:
-            yield settings.survey_api_url, settings.survey_api_key
+        configured_url = settings.survey_api_url or dlt.config.get("sources.survey.base_url")
+        if configured_url:
+            yield str(configured_url), settings.survey_api_key
             return
         from ingestion.demo.survey_api import start_survey_api
 
@@ -25,7 +29,9 @@ class SurveyEndpoint(dg.ConfigurableResource):
         if not responses.exists():
             raise FileNotFoundError(
                 f"No survey API configured (VOC_SURVEY_API_URL) and no demo responses at {responses}: "
-                "run `voc generate` or set VOC_SURVEY_API_URL and VOC_SURVEY_API_KEY."
+                "run `voc generate`, or set VOC_SURVEY_API_URL and VOC_SURVEY_API_KEY (or dlt's "
+                "sources.survey.base_url and sources.survey.api_key)."
             )
-        with start_survey_api(responses, api_key=settings.survey_api_key) as server:
-            yield server.url, settings.survey_api_key
+        api_key = settings.survey_api_key or DEMO_SURVEY_API_KEY
+        with start_survey_api(responses, api_key=api_key) as server:
+            yield server.url, api_key

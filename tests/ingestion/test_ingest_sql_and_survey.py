@@ -152,3 +152,19 @@ def test_sql_credentials_accept_a_url_a_table_of_fields_or_nothing(monkeypatch, 
     configured["sources.crm.credentials"] = {"drivername": "mysql+pymysql", "username": "u", "password": "p",
                                              "host": "dms.internal", "port": 3306, "database": "dms"}
     assert sql_credentials("crm", tmp_path) == "mysql+pymysql://u:p@dms.internal:3306/dms"
+
+
+def test_the_survey_api_and_its_key_can_come_from_dlt_config_alone(ingest, survey_api, monkeypatch):
+    """Production sets dlt's sources.survey.base_url / api_key; the demo key is never sent instead."""
+    from survey_stub import API_KEY
+
+    from dagster_project.lib.survey_endpoint import SurveyEndpoint
+
+    monkeypatch.delenv("VOC_SURVEY_API_URL", raising=False)
+    monkeypatch.delenv("VOC_SURVEY_API_KEY", raising=False)
+    monkeypatch.setenv("SOURCES__SURVEY__BASE_URL", survey_api.url)
+    monkeypatch.setenv("SOURCES__SURVEY__API_KEY", API_KEY)
+    with SurveyEndpoint().open() as (base_url, api_key):
+        assert (base_url, api_key) == (survey_api.url, None)
+        ingest.survey_url, ingest.survey_api_key = base_url, api_key
+        assert ingest.run("survey", day(10), day(11), history=True)["responses"] >= 1
