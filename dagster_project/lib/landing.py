@@ -24,7 +24,12 @@ def landing_days(landing: Path) -> list[str]:
     return sorted(set(dated_files(landing).values()))
 
 
-def fingerprint(path: Path) -> str:
-    """Changes when a file is replaced or grows; cheap enough to take for every file on every tick."""
+def landing_key(landing: Path, path: Path) -> str:
+    """A landing file's name within the zone (its folder included): families may name their exports alike."""
+    return path.relative_to(landing).as_posix()
+
+
+def fingerprint(path: Path, key: str) -> str:
+    """Changes when the file at `key` is replaced or grows; cheap enough to take for every file on every tick."""
     stat = path.stat()
-    return hashlib.sha1(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    return hashlib.sha1(f"{key}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]

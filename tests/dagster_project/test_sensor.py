@@ -38,3 +38,23 @@ def test_new_files_request_their_day_once(tmp_path, monkeypatch):
     os.utime(changed, ns=(1, 10**18))
     requests, cursor = _tick(cursor)
     assert [r.partition_key for r in requests] == ["2026-03-01"]
+
+
+def test_files_of_the_same_name_in_two_folders_are_told_apart(tmp_path, monkeypatch):
+    """A production landing zone may name every family's export alike (export_2026-03-01.jsonl)."""
+    landing = tmp_path / "landing"
+    monkeypatch.setenv("VOC_LANDING", str(landing))
+    for family in ("private_domain", "public_opinion"):
+        (landing / family).mkdir(parents=True)
+        (landing / family / "export_2026-03-01.jsonl").write_text(f'{{"family": "{family}"}}\n')
+    requests, cursor = _tick()
+    assert [r.partition_key for r in requests] == ["2026-03-01"]
+    requests, cursor = _tick(cursor)
+    assert requests == [], "unchanged files asked for a run again"
+
+    changed = landing / "public_opinion" / "export_2026-03-01.jsonl"
+    changed.write_text('{"family": "public_opinion", "more": 1}\n')
+    os.utime(changed, ns=(1, 10**18))
+    requests, cursor = _tick(cursor)
+    assert [r.partition_key for r in requests] == ["2026-03-01"]
+    assert _tick(cursor)[0] == []

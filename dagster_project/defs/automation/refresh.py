@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import dagster as dg
 
-from dagster_project.lib.landing import dated_files, fingerprint
+from dagster_project.lib.landing import dated_files, fingerprint, landing_key
 from dagster_project.lib.partitions import daily_partitions
 from dagster_project.settings import load_settings
 
@@ -32,17 +32,20 @@ daily_refresh_schedule = dg.build_schedule_from_partitioned_job(
 def new_landing_files(context: dg.SensorEvaluationContext):
     """Requests a refresh of each export day whose landing files are new or changed since the last tick.
 
-    The cursor holds the fingerprint of every file already requested, and the run key is the
+    The cursor holds the fingerprint of every file already requested, keyed by its path within the landing
+    zone (families may name their exports alike), and the run key is the
     day plus the fingerprints of its files, so the same files never trigger two runs.
     """
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     known_days = set(daily_partitions.get_partition_keys())
     changed_by_day: dict[str, list[str]] = defaultdict(list)
     current: dict[str, str] = {}
-    for path, day in dated_files(load_settings().landing).items():
-        current[path.name] = fingerprint(path)
-        if seen.get(path.name) != current[path.name]:
-            changed_by_day[day].append(current[path.name])
+    landing = load_settings().landing
+    for path, day in dated_files(landing).items():
+        key = landing_key(landing, path)
+        current[key] = fingerprint(path, key)
+        if seen.get(key) != current[key]:
+            changed_by_day[day].append(current[key])
     for day, fingerprints in sorted(changed_by_day.items()):
         if day not in known_days:
             context.log.info(f"Landing files for {day} wait until the {day} partition exists.")
