@@ -98,6 +98,17 @@ def run_refresh(first_day: str, last_day: str) -> bool:
     settings = load_settings()
     if settings.pii_salt_is_demo:
         print("Note: VOC_PII_SALT is not set; phones are hashed with the public demo salt. Set it in production.")
+    from dagster_project.lib.warehouse import lock_conflict
+
+    conflict = lock_conflict(settings.warehouse)
+    if conflict:
+        print(
+            f"Cannot refresh: the warehouse {settings.warehouse} is open in another process, and DuckDB allows one "
+            f"writer.\n  {conflict}\nClose that process (a DuckDB client, a notebook, a run in `dagster dev`) and "
+            "run the refresh again.",
+            file=sys.stderr,
+        )
+        return False
     started = time.monotonic()
     print(f"Refreshing {first_day} … {last_day} into {settings.warehouse}")
     with _frozen_refresh_job() as job:

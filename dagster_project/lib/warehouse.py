@@ -77,6 +77,21 @@ def release_warehouse(path: Path | None = None) -> None:
             held[0].close()
 
 
+def lock_conflict(path: Path) -> str | None:
+    """DuckDB's message when another process holds `path` (a writer, or readers a writer must wait for), else None.
+
+    A refresh asks before it starts: otherwise every step that writes fails on the lock with its own trace."""
+    if not path.exists():
+        return None
+    try:
+        duckdb.connect(str(path)).close()
+    except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            raise
+        return str(error)
+    return None
+
+
 def is_held(path: Path) -> bool:
     return path.resolve() in _held
 

@@ -89,3 +89,31 @@ def test_the_demo_prints_a_query_command_that_runs_with_only_this_virtualenv(fir
     assert "feedback_id" in result.stdout
     dagster = hint.split("DAGSTER_HOME=$PWD/dagster_home ", 1)[1].split(" dev -w workspace.yaml", 1)[0]
     assert Path(dagster).is_file(), f"the hint names {dagster}, which does not exist"
+
+
+def test_a_refresh_refuses_a_warehouse_another_process_holds_with_what_to_do(tmp_path, monkeypatch, capsys):
+    """One clear message instead of a failed step per writer and a traceback from the summary."""
+    import subprocess
+    import sys
+    import time
+
+    import duckdb
+
+    from dagster_project.cli import run_refresh
+
+    warehouse = tmp_path / "voc.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    monkeypatch.setenv("VOC_WAREHOUSE", str(warehouse))
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({str(warehouse)!r}); "
+                               "print('held', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        assert run_refresh("2026-03-01", "2026-03-01") is False
+        assert time.monotonic() - started < 10, "the job was loaded and run before the lock was noticed"
+    finally:
+        holder.kill()
+        holder.wait()
+    error = capsys.readouterr().err
+    assert f"the warehouse {warehouse} is open in another process" in error
+    assert f"PID {holder.pid}" in error and "run the refresh again" in error
