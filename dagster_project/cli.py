@@ -51,7 +51,28 @@ def refresh_window(start: date | None, end: date | None) -> tuple[str, str]:
                 f"No dated landing files under {load_settings().landing}: run `voc generate` or set VOC_LANDING."
             )
         start, end = _parse_day(days[0]), _parse_day(days[-1])
-    return start.isoformat(), (end or start).isoformat()
+    first_day, last_day = start.isoformat(), (end or start).isoformat()
+    check_within_partitions(first_day, last_day)
+    return first_day, last_day
+
+
+def check_within_partitions(first_day: str, last_day: str) -> None:
+    """Refuse days the daily partitions do not hold, before anything runs (Dagster would fail every step)."""
+    from dagster_project.lib.partitions import daily_partitions
+
+    if last_day < first_day:
+        raise SystemExit(f"--end {last_day} is before --start {first_day}.")
+    keys = daily_partitions.get_partition_keys()
+    if not keys or first_day < keys[0]:
+        raise SystemExit(
+            f"{first_day} is before the first daily partition, {load_settings().partitions_start} "
+            f"(VOC_PARTITIONS_START): set VOC_PARTITIONS_START={first_day} to refresh older days."
+        )
+    if last_day > keys[-1]:
+        raise SystemExit(
+            f"{last_day} is after the last daily partition, {keys[-1]}: a day (Asia/Shanghai) can be refreshed "
+            "once it is over."
+        )
 
 
 YOUNG_GENERATION_OBJECTS = 10_000

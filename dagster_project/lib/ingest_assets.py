@@ -73,12 +73,16 @@ def build_ingest_assets(
             carries_history = is_history_window(window) or not has_completed_load(cursor, run_pipeline.dataset_name)
         if carries_history:
             context.log.info(f"{family}: first load into {run_pipeline.dataset_name}: it carries everything before {window.end}")
+        # The inputs (the demo's survey server) close before the step yields anything: a step suspended at a yield
+        # inside this block, and never resumed because Dagster failed it while storing an output, closed them only
+        # when its generator was collected, at interpreter exit, where stopping a server thread hangs forever.
         with (open_inputs or (lambda _: nullcontext({})))(context) as inputs:
             source = make_source(window.start, window.end, carries_history, context.run.run_id, **inputs)
-            for event in dlt_resource.run(
+            events = list(dlt_resource.run(
                 context=context, dlt_source=source, dlt_pipeline=run_pipeline, dagster_dlt_translator=translator
-            ):
-                yield with_rows_loaded(event)
+            ))
+        for event in events:
+            yield with_rows_loaded(event)
         row_counts = run_pipeline.last_trace.last_normalize_info.row_counts if run_pipeline.last_trace else {}
         rows = sum(row_counts.values())
         if rows >= LARGE_STEP_ROWS:

@@ -117,3 +117,34 @@ def test_a_refresh_refuses_a_warehouse_another_process_holds_with_what_to_do(tmp
     error = capsys.readouterr().err
     assert f"the warehouse {warehouse} is open in another process" in error
     assert f"PID {holder.pid}" in error and "run the refresh again" in error
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        ("2024-01-01", "2024-01-01", "is before the first daily partition"),
+        ("2026-03-05", "2026-03-01", "is before --start"),
+        ("2099-01-01", "2099-01-01", "is after the last daily partition"),
+    ],
+)
+def test_a_refresh_refuses_days_the_partitions_do_not_hold(start, end, message):
+    from datetime import date
+
+    from dagster_project.cli import refresh_window
+
+    with pytest.raises(SystemExit, match=message):
+        refresh_window(date.fromisoformat(start), date.fromisoformat(end))
+
+
+def test_a_failed_refresh_exits_and_leaves_no_survey_server_running(world, tmp_path):
+    """A step Dagster fails after the survey step's source ran (here: days outside the partitions, which the
+    CLI refuses but run_refresh does not check) must not leave the demo survey server to hang the exit."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "VOC_WAREHOUSE": str(tmp_path / "voc.duckdb")}
+    script = "import sys; from dagster_project.cli import run_refresh; sys.exit(0 if run_refresh('2024-01-01', '2024-01-01') else 3)"
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 3, result.stderr[-2000:]
+    assert "FAILED step ingest_survey" in result.stdout
