@@ -166,20 +166,17 @@ class Classifier:
         self._automaton.make_automaton()
         rules = self.codeframe.rules
         self._mask = re.compile("|".join(f"(?:{p})" for p in rules["non_customer"]), re.S) if rules["non_customer"] else None
-        # A mask that does not open on a literal (a 4s店 name after any 2-12 characters, 已... after any
-        # sentence end) is tried at every position of every text: it joins the mask only for texts that
-        # hold one of its required literals, without which it cannot match (~20 % of the masking time).
         patterns = rules["non_customer"]
         leading = [_leading_strings(pattern) for pattern in patterns]
+        required = [_required_literals(pattern) for pattern in patterns]
         # A mask that does not open on known strings (a 4s店 name after any 2-12 characters, 已... after any
         # sentence end) is tried at every position of every text: it joins the mask only for texts that
         # hold one of its required literals, without which it cannot match.
-        self._mask_gates = [(index, _any_of(literals)) for index, pattern in enumerate(patterns)
-                            if leading[index] is None and (literals := _required_literals(pattern))]
+        self._mask_gates = [(index, _any_of(required[index])) for index in range(len(patterns))
+                            if leading[index] is None and required[index]]
         self._mask_variants: dict[tuple[bool, ...], re.Pattern] = {}
         # most texts contain none of the literals the masks need: one cheap scan skips the big regex
-        hints = [_required_literals(pattern) for pattern in patterns]
-        self._mask_hint = _any_of(h for hint in hints for h in hint) if hints and all(hints) else None
+        self._mask_hint = _any_of(s for found in required for s in found) if required and all(required) else None
         # Python's re has no first-character shortcut for the joined mask (its branches are groups), so it
         # tried every branch at every position (customer_voice took 11-12 µs of a text's ~70). Where no gated
         # mask can apply, the masks that open on known strings are tried only where one of those strings starts.
@@ -188,8 +185,7 @@ class Classifier:
         self._mask_openers = (_any_of(s for index in ungated for s in leading[index])
                               if ungated and all(leading[index] for index in ungated) else None)
         self._mask_ungated = re.compile("|".join(f"(?:{patterns[i]})" for i in ungated), re.S) if ungated else None
-        self._mask_gated_any = (_any_of(s for index in gated for s in _required_literals(patterns[index]))
-                                if gated else None)
+        self._mask_gated_any = _any_of(s for index in gated for s in required[index]) if gated else None
         self._not_critical = (re.compile("|".join(f"(?:{p})" for p in rules["not_critical"]))
                               if rules["not_critical"] else None)
         leaf_index = {leaf.id: i for i, leaf in enumerate(self.leaves)}
