@@ -84,7 +84,8 @@ def lock_conflict(path: Path) -> str | None:
     if not path.exists():
         return None
     try:
-        duckdb.connect(str(path)).close()
+        with warehouse_connection(path):  # opened as every writer opens it (the row-group size of a WAL replay)
+            pass
     except duckdb.IOException as error:
         if "lock" not in str(error).lower():
             raise
