@@ -46,8 +46,8 @@ _preloading: threading.Thread | None = None
 def preload_great_expectations(suite_dir: Path = EXPECTATIONS_DIR) -> None:
     """Import GX and build each suite's validation definition in a background thread, once per process.
 
-    The import takes ~2 s (see import_great_expectations) and the context with its ~15 definitions ~0.25 s: work that overlaps the
-    dbt subprocess instead of delaying the first checks. A check joins the thread before it uses GX
+    The import takes ~2 s (see import_great_expectations) and the context with its ~15 definitions ~0.25 s:
+    work that overlaps the dbt subprocess instead of delaying the first checks. A check joins the thread before it uses GX
     (the context is not shared between threads); a suite that fails here fails again, with its
     message, in its own check.
     """

@@ -16,7 +16,6 @@ import json
 import math
 import mmap
 import os
-import sys
 import tempfile
 import threading
 from datetime import datetime, timedelta, timezone
@@ -107,11 +106,6 @@ class SurveyApi:
         self.url = f"http://{host}:{port}"
 
     def stop(self) -> None:
-        if sys.is_finalizing():
-            # at interpreter exit the serving thread no longer runs: shutdown() would wait for it forever
-            self._server.server_close()
-            self._responses.close()
-            return
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
