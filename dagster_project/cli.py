@@ -100,7 +100,7 @@ def _frozen_refresh_job():
     try:
         from dagster_project.definitions import build_definitions
 
-        job = build_definitions().get_job_def("daily_refresh")
+        job = build_definitions().resolve_job_def("daily_refresh")  # get_job_def warns on an asset job
         gc.freeze()  # only once loaded: a load that fails leaves nothing frozen
     finally:
         if was_enabled:

@@ -2,6 +2,7 @@
 
 import gc
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,17 @@ def test_the_refresh_job_is_frozen_while_the_run_uses_it_and_the_collector_left_
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+def test_loading_the_refresh_job_prints_no_dagster_deprecation_warning():
+    """`voc refresh` printed Dagster's "use Definitions.resolve_job_def" UserWarning above every run."""
+    from dagster_project.cli import _frozen_refresh_job
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with _frozen_refresh_job():
+            pass
+    assert not [str(w.message) for w in caught if "daily_refresh" in str(w.message)]
 
 
 def test_a_refresh_job_that_fails_to_load_leaves_nothing_frozen_and_the_collector_on(monkeypatch):
