@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from udfs.codeframe.classifier import normalise
 from udfs.codeframe.schema import Codeframe
 
 CODEFRAME_COLUMNS = [
@@ -57,14 +58,25 @@ def _idf() -> tuple[dict[str, float], float]:
     return table, median
 
 
-def _candidate_terms(words: list[str], known: frozenset[str]) -> set[str]:
-    """Content words (≥ 2 CJK characters) and adjacent pairs of them that the codeframe does not know."""
-    content = [w if len(w) >= 2 and not w.isascii() and not any(ch.isdigit() for ch in w) else None for w in words]
-    terms = {w for w in content if w and w not in known}
+def _candidate_terms(words: list[str], known: frozenset[str], ignored: frozenset[str]) -> dict[str, tuple[str, ...]]:
+    """Topic words (≥ 2 CJK characters, no digit, not an opinion or cue word) that the codeframe does not
+    know, and adjacent pairs of them (香氛 系统), each with the words it is made of."""
+    content = [
+        w if len(w) >= 2 and not w.isascii() and not any(ch.isdigit() for ch in w) and w not in ignored else None
+        for w in words
+    ]
+    terms = {w: (w,) for w in content if w and w not in known}
     for left, right in zip(content, content[1:]):
         if left and right and left + right not in known:
-            terms.add(left + right)
+            terms[left + right] = (left, right)
     return terms
+
+
+def _term_idf(term: str, words: tuple[str, ...], idf: dict[str, float], median_idf: float) -> float:
+    """A phrase jieba's table lacks is as specific as its rarest word: 一下 特别 stays common, 香氛 系统 does not."""
+    if term in idf:
+        return idf[term]
+    return max(idf.get(word, median_idf) for word in words)
 
 
 def uncoded_terms_frame(
@@ -76,27 +88,33 @@ def uncoded_terms_frame(
     top_n: int = 200,
     examples_per_term: int = 3,
     min_utterances: int = 2,
+    voice=None,
 ) -> pd.DataFrame:
     """Rank terms of uncoded utterances (columns feedback_id, text) by utterance count × IDF, with examples.
 
-    `cut` splits a text into words (the classifier's tokenizer); `ignored_terms` are opinion and
-    function words that say nothing about a topic (the sentiment lexicon supplies them).
+    `cut` splits a text into words (the classifier's tokenizer); `ignored_terms` are opinion, negation,
+    degree and cue words that say nothing about a topic. `voice`, when given, maps a text to what the
+    customer said, same length (the agent's turns blanked): terms come from it, snippets from the text.
     """
-    known = frozenset(known_terms) | frozenset(ignored_terms)
+    known = frozenset(known_terms)
+    ignored = frozenset(ignored_terms)
     counts: Counter[str] = Counter()
+    parts: dict[str, tuple[str, ...]] = {}
     examples: dict[str, list[dict]] = defaultdict(list)
     for feedback_id, text in zip(uncoded["feedback_id"], uncoded["text"]):
         if not isinstance(text, str) or not text.strip():
             continue
-        for term in _candidate_terms(cut(text), known):
+        said = voice(text) if voice else text
+        for term, words in _candidate_terms(cut(said), known, ignored).items():
             counts[term] += 1
+            parts[term] = words
             if len(examples[term]) < examples_per_term:
-                at = text.find(term)
+                at = said.find(term)
                 examples[term].append({"feedback_id": feedback_id, "snippet": text[max(0, at - 15): at + len(term) + 15]})
     idf, median_idf = _idf()
     total = max(len(uncoded), 1)
     ranked = sorted(
-        ((term, n, n * idf.get(term, median_idf)) for term, n in counts.items() if n >= min_utterances),
+        ((term, n, n * _term_idf(term, parts[term], idf, median_idf)) for term, n in counts.items() if n >= min_utterances),
         key=lambda item: (-item[2], item[0]),
     )[:top_n]
     return pd.DataFrame(
@@ -105,4 +123,21 @@ def uncoded_terms_frame(
             for term, n, score in ranked
         ],
         columns=UNCODED_TERM_COLUMNS,
+    )
+
+
+def classifier_uncoded_terms(classifier, uncoded: pd.DataFrame) -> pd.DataFrame:
+    """`uncoded_terms_frame` with what the classifier knows: its keywords are known; the lexicon's opinion,
+    negation, degree and non-opinion words and the codeframe's wish and severity cues are ignored; only
+    the customer's voice is read, as when coding (agent turns and advisor boilerplate are not candidates)."""
+    lexicon, codeframe = classifier.lexicon, classifier.codeframe
+    cues = [*codeframe.point_type.values(), *codeframe.severity.values()]
+    return uncoded_terms_frame(
+        uncoded,
+        cut=classifier.tokenizer.cut,
+        known_terms={keyword for leaf in classifier.leaves for keyword in leaf.keywords},
+        ignored_terms={*lexicon.polarity, *lexicon.negators, *lexicon.degree, *lexicon.blockers,
+                       *(word for words in cues for word in words)},
+        codeframe_version=classifier.version,
+        voice=lambda text: classifier.customer_voice(normalise(text)),
     )

@@ -20,7 +20,7 @@ from dagster_project.settings import load_settings
 from udfs.codeframe.batch import classify_frames_parallel, close_pools, parallel_workers
 from udfs.codeframe.classifier import get_classifier
 from udfs.codeframe.schema import load_codeframe
-from udfs.codeframe.tables import codeframe_frame, uncoded_terms_frame
+from udfs.codeframe.tables import classifier_uncoded_terms, codeframe_frame
 
 UNIFIED = dg.AssetKey(["intermediate", "int_feedback_unified"])
 FEEDBACK_CODES = dg.AssetKey(["intermediate", "feedback_codes"])
@@ -196,14 +196,7 @@ def write_uncoded_terms(warehouse, window_end) -> dg.MaterializeResult:
             """,
             [classifier.version, first_day, window_end.strftime("%Y-%m-%d")],
         ).df()
-        lexicon = classifier.lexicon
-        terms = uncoded_terms_frame(
-            uncoded,
-            cut=classifier.tokenizer.cut,
-            known_terms={kw for leaf in classifier.leaves for kw in leaf.keywords},
-            ignored_terms=set(lexicon.polarity) | set(lexicon.negators) | set(lexicon.degree),
-            codeframe_version=classifier.version,
-        )
+        terms = classifier_uncoded_terms(classifier, uncoded)
         terms["window_start"] = pd.Timestamp(first_day).date()
         terms["window_end"] = window_end.date()
         connection.register("terms", terms)

@@ -669,6 +669,31 @@ def test_uncoded_terms_rank_by_jiebas_idf_without_importing_jieba_analyse():
     assert result.stdout.strip() == "False"
 
 
+def test_uncoded_terms_come_from_the_customers_words_not_the_agents_or_opinion_words():
+    """The demo's mart ranked 您好, 为您服务, 工号 and 一下特别 (一下 + the degree word 特别) above 追尾: the
+    agent's turns were mined like the customer's, and opinion words made pairs."""
+    from udfs.codeframe.tables import classifier_uncoded_terms
+
+    classifier = get_classifier()
+    call = ("客服：您好，星曜汽车客户服务中心，工号{n}为您服务，请问有什么可以帮您？ "
+            "客户：我家猫咪那一下特别明显，每次都以为被追尾了。客服：好的，我帮您登记一下。")
+    uncoded = pd.DataFrame({"feedback_id": ["c1", "c2", "c3"], "text": [call.format(n=n) for n in (1001, 2002, 3003)]})
+    terms = classifier_uncoded_terms(classifier, uncoded)
+    assert "猫咪" in set(terms["term"])
+    assert not {"您好", "为您服务", "工号", "客户服务中心", "登记"} & set(terms["term"])
+    assert not {"一下特别", "特别明显", "特别", "明显"} & set(terms["term"])
+    example = json.loads(terms.loc[terms["term"] == "猫咪", "examples"].iat[0])[0]
+    assert example["feedback_id"] == "c1" and "我家猫咪" in example["snippet"]
+
+
+def test_a_phrase_jieba_does_not_know_is_as_specific_as_its_rarest_word():
+    from udfs.codeframe.tables import _idf, _term_idf
+
+    idf, median = _idf()
+    assert _term_idf("一下时候", ("一下", "时候"), idf, median) == max(idf["一下"], idf["时候"]) < median
+    assert _term_idf("香氛系统", ("香氛", "系统"), idf, median) == median  # 香氛 is not in jieba's table
+
+
 def test_the_codeframe_reads_the_same_with_libyamls_parser_and_pythons(monkeypatch):
     """schema.py parses with libyaml where PyYAML has it (~10x faster); the codeframe must not change."""
     import yaml
