@@ -76,9 +76,10 @@ def print_refresh_summary(warehouse: Path, result, seconds: float) -> None:
         )
         channels = _rows(
             connection,
-            "select u.channel, count(*), min(u.event_date), max(u.event_date), max(c.coded_share) "
+            "select u.channel, count(*), max(c.with_text), min(u.event_date), max(u.event_date), max(c.coded_share) "
             "from intermediate.int_feedback_unified as u left join ("
-            "  select channel, sum(coded_utterances) / sum(utterances) as coded_share "
+            "  select channel, sum(utterances_with_text) as with_text, "
+            "         sum(coded_utterances) / nullif(sum(utterances_with_text), 0) as coded_share "
             "  from marts.mart_codeframe_coverage group by channel) as c on u.channel = c.channel "
             "group by u.channel order by u.channel",
         )
@@ -103,10 +104,11 @@ def print_refresh_summary(warehouse: Path, result, seconds: float) -> None:
             f"\nREJECTED FILE {source}/{file}: {detail}. Its {count:,} records are in audit.quarantine; "
             "fix the export (or map the column) and drop the fixed file into the landing zone again."
         )
-    print(f"\n{'channel':<16}{'utterances':>12}{'coded':>8}  days")
-    for channel, count, first, last, coded_share in channels:
+    print(f"\n{'channel':<16}{'utterances':>12}{'with text':>11}{'coded':>8}  days")
+    for channel, count, with_text, first, last, coded_share in channels:
         coded = f"{coded_share:.0%}" if coded_share is not None else "–"
-        print(f"{channel:<16}{count:>12,}{coded:>8}  {first} … {last}")
+        with_text = f"{with_text:,}" if with_text is not None else "–"
+        print(f"{channel:<16}{count:>12,}{with_text:>11}{coded:>8}  {first} … {last}")
     if pains:
         print("\ntop pain points (marts.fct_feedback_codes):")
         for l1, l2, count, critical in pains:
