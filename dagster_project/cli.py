@@ -189,7 +189,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from udfs.codeframe.schema import CodeframeError
 
     try:
-        rows = classify_file(args.input, args.output, codeframe_path=args.codeframe or load_settings().codeframe)
+        rows = classify_file(args.input, args.output, codeframe_path=args.codeframe or load_settings().codeframe,
+                             text_col=args.text_column, id_col=args.id_column)
     except (FileNotFoundError, ValueError, CodeframeError) as error:
         raise SystemExit(f"voc classify: {error}") from None
     print(f"coded {rows:,} rows → {args.output}")
@@ -229,9 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
     refresh.set_defaults(handler=cmd_refresh)
 
     classify = commands.add_parser("classify", help="code a CSV/JSONL file with a `text` column against the codeframe")
-    classify.add_argument("--in", dest="input", required=True, help="CSV or JSONL with a text column (an id column is kept)")
+    classify.add_argument("--in", dest="input", required=True,
+                          help="CSV (UTF-8 or GB18030), JSONL or a JSON array, with a text column (an id column is kept)")
     classify.add_argument("--out", dest="output", required=True, help="JSONL, one line per input row")
     classify.add_argument("--codeframe", help="codeframe YAML (default: VOC_CODEFRAME or udfs/codeframe/codeframe.yaml)")
+    classify.add_argument("--text-column", default="text", help="the column that holds the text (default: text)")
+    classify.add_argument("--id-column", help="the column kept as each row's id (default: id, feedback_id or record_id; else the row number)")
     classify.set_defaults(handler=cmd_classify)
 
     evaluate = commands.add_parser("eval", help="precision/recall/F1 of the classifier on planted truth and/or real labelled texts")

@@ -25,8 +25,34 @@ def test_classify_codes_a_csv_and_keeps_the_id(tmp_path, capsys):
 def test_classify_explains_a_file_without_a_text_column(tmp_path):
     source = tmp_path / "in.csv"
     source.write_text("id,body\n1,x\n", encoding="utf-8")
-    with pytest.raises(SystemExit, match="text"):
+    with pytest.raises(SystemExit, match="no 'text' column .*--text-column"):
         main(["classify", "--in", str(source), "--out", str(tmp_path / "o.jsonl")])
+
+
+def test_classify_reads_a_call_centre_export_by_its_own_column_names(tmp_path):
+    """The 400 centre's export: GB18030, the text in asr_text, the id in call_id."""
+    source = tmp_path / "calls.csv"
+    source.write_text("call_id,asr_text\nCL1,刹车失灵了\nCL2,车机老是黑屏\n", encoding="gb18030")
+    out = tmp_path / "out.jsonl"
+    assert main(["classify", "--in", str(source), "--out", str(out), "--text-column", "asr_text", "--id-column", "call_id"]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [row["id"] for row in rows] == ["CL1", "CL2"] and not any(row["uncoded"] for row in rows)
+    with pytest.raises(SystemExit, match="no 'ticket' column for --id-column"):
+        main(["classify", "--in", str(source), "--out", str(out), "--text-column", "asr_text", "--id-column", "ticket"])
+
+
+def test_classify_reads_a_json_array_file(tmp_path):
+    """A .json export is often one array of objects, not JSON Lines: every line of it was an invalid record."""
+    source = tmp_path / "posts.json"
+    source.write_text('\ufeff[\n  {"id": "p1", "text": "刹车失灵了"},\n  {"id": "p2", "text": ""}\n]\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main(["classify", "--in", str(source), "--out", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(row["id"], row["uncoded"]) for row in rows] == [("p1", False), ("p2", True)]
+    broken = tmp_path / "broken.json"
+    broken.write_text('[\n  {"id": "p1", "text": "x"},\n  {"id": \n]', encoding="utf-8")
+    with pytest.raises(SystemExit, match="not valid JSON at line 4, column 1"):
+        main(["classify", "--in", str(broken), "--out", str(out)])
 
 
 def test_eval_prints_f1_on_a_generated_world(world, capsys):

@@ -328,19 +328,12 @@ def _worker_init(codeframe_path: str | None) -> None:
 
 
 def read_table(path: str | Path, text_col: str = "text") -> pd.DataFrame:
-    """CSV (UTF-8, else GB18030) or JSON Lines; unreadable JSON lines become empty-text rows."""
+    """CSV (UTF-8, else GB18030), JSON Lines, or a JSON array of objects; unreadable JSON lines become
+    empty-text rows."""
     path = Path(path)
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        rows = []
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            for line_number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    record = {"_error": f"invalid_json at line {line_number}"}
-                rows.append(record if isinstance(record, dict) else {text_col: str(record)})
+        with path.open(encoding="utf-8-sig", errors="replace") as handle:  # -sig: a byte-order mark is not text
+            rows = _json_array(handle, path) if _starts_with(handle, "[") else _json_lines(handle, text_col)
         frame = pd.DataFrame(rows)
     else:
         try:
@@ -348,15 +341,52 @@ def read_table(path: str | Path, text_col: str = "text") -> pd.DataFrame:
         except UnicodeDecodeError:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="gb18030")
     if text_col not in frame.columns:
-        raise ValueError(f"{path}: no {text_col!r} column (columns: {', '.join(map(str, frame.columns))})")
+        raise ValueError(f"{path}: no {text_col!r} column (columns: {', '.join(map(str, frame.columns))}); "
+                         "name the column that holds the text with --text-column")
     return frame
 
 
+def _starts_with(handle, char: str) -> bool:
+    """Whether the file's first non-blank character is `char`; the handle is left at the start."""
+    while (head := handle.read(1)) and head.isspace():
+        pass
+    handle.seek(0)
+    return head == char
+
+
+def _json_lines(handle, text_col: str) -> list[dict]:
+    rows = []
+    for line_number, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            record = {"_error": f"invalid_json at line {line_number}"}
+        rows.append(record if isinstance(record, dict) else {text_col: str(record)})
+    return rows
+
+
+def _json_array(handle, path: Path) -> list[dict]:
+    """A whole-file JSON array (what many exports call .json): read at once, objects as rows."""
+    try:
+        records = json.load(handle)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}; "
+                         "fix it, or export one JSON object per line (JSON Lines)") from None
+    return [record if isinstance(record, dict) else {"_error": f"not an object at item {index}"}
+            for index, record in enumerate(records, start=1)]
+
+
 def classify_file(in_path: str | Path, out_path: str | Path, codeframe_path: str | Path | None = None,
-                  text_col: str = "text", workers: int | None = None) -> int:
-    """Code every row of a CSV/JSONL file with a `text` column; write one JSONL line per row. Returns rows."""
+                  text_col: str = "text", workers: int | None = None, id_col: str | None = None) -> int:
+    """Code every row of a CSV/JSONL file with a `text` column; write one JSONL line per row. Returns rows.
+    `id_col` names the column kept as each row's id (default: the first of id, feedback_id, record_id; else
+    the row number)."""
     frame = read_table(in_path, text_col)
-    id_col = next((name for name in ID_COLUMNS if name in frame.columns), None)
+    if id_col is not None and id_col not in frame.columns:
+        raise ValueError(f"{in_path}: no {id_col!r} column for --id-column (columns: {', '.join(map(str, frame.columns))})")
+    id_col = id_col or next((name for name in ID_COLUMNS if name in frame.columns), None)
     ids = frame[id_col].tolist() if id_col else list(range(1, len(frame) + 1))
     codeframe = str(codeframe_path) if codeframe_path else None
     workers = parallel_workers(len(frame), workers if workers is not None else min(2, os.cpu_count() or 1))
