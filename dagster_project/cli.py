@@ -28,12 +28,22 @@ def _parse_day(text: str) -> date:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from ingestion.demo.generator import generate_world
+    from ingestion.demo.generator import LANDING_DIRS, generate_world
 
     out = Path(args.out).resolve() if args.out else load_settings().landing
-    summary = generate_world(
-        out, customers=args.customers, days=args.days, seed=args.seed, plants=not args.no_plants, end_date=args.end_date
-    )
+    existing = sum(1 for sub in LANDING_DIRS if (out / sub).is_dir() for path in (out / sub).iterdir() if path.is_file())
+    if existing and not args.overwrite:
+        raise SystemExit(
+            f"voc generate: {out} already holds {existing:,} landing files; generating would replace them and "
+            f"{out.parent / 'truth'}. Pass --overwrite to replace them (a warehouse keeps what it loaded from them: "
+            f"delete {load_settings().warehouse} to start over), or choose another --out."
+        )
+    try:
+        summary = generate_world(
+            out, customers=args.customers, days=args.days, seed=args.seed, plants=not args.no_plants, end_date=args.end_date
+        )
+    except ValueError as error:
+        raise SystemExit(f"voc generate: {error}") from None
     print(f"Landing zone: {out}\nPlanted truth: {out.parent / 'truth'}")
     for name, rows in sorted(summary.get("row_counts", summary).items()):
         print(f"  {name:<48} {rows:>10,}" if isinstance(rows, int) else f"  {name}: {rows}")
@@ -199,14 +209,19 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from udfs.codeframe.evaluate import evaluate_real, evaluate_world
+    from udfs.codeframe.schema import CodeframeError
 
     if not args.truth and not args.real:
         raise SystemExit("voc eval: give --truth DIR (a generated world's truth) and/or --real [DIR] (labelled real texts)")
     codeframe = args.codeframe or load_settings().codeframe
-    if args.truth:
-        evaluate_world(args.truth, codeframe_path=codeframe, detail=args.detail)
-    if args.real:
-        evaluate_real(None if args.real == "default" else args.real, split=args.split, codeframe_path=codeframe, detail=args.detail)
+    try:
+        if args.truth:
+            evaluate_world(args.truth, codeframe_path=codeframe, detail=args.detail)
+        if args.real:
+            evaluate_real(None if args.real == "default" else args.real, split=args.split, codeframe_path=codeframe,
+                          detail=args.detail)
+    except (FileNotFoundError, ValueError, CodeframeError) as error:
+        raise SystemExit(f"voc eval: {error}") from None
     return 0
 
 
@@ -221,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--out", help="landing dir (default: VOC_LANDING); truth goes to OUT/../truth")
     generate.add_argument("--end-date", type=_parse_day, default=date(2026, 3, 31), help="last day of the world")
     generate.add_argument("--no-plants", action="store_true", help="same world without planted causes, spikes or breakpoints")
+    generate.add_argument("--overwrite", action="store_true", help="replace the landing files and truth already in OUT")
     generate.set_defaults(handler=cmd_generate)
 
     refresh = commands.add_parser("refresh", help="run the daily refresh in-process for some days")

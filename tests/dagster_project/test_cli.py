@@ -55,6 +55,32 @@ def test_classify_reads_a_json_array_file(tmp_path):
         main(["classify", "--in", str(broken), "--out", str(out)])
 
 
+def test_generate_refuses_to_replace_a_landing_zone_unless_told(tmp_path, capsys):
+    """`voc generate --out` into a landing zone that holds files wiped them without a word."""
+    landing = tmp_path / "world" / "landing"
+    assert main(["generate", "--customers", "20", "--days", "1", "--out", str(landing)]) == 0
+    kept = {path: path.read_bytes() for path in landing.rglob("*") if path.is_file()}
+    with pytest.raises(SystemExit, match=f"{landing} already holds {len(kept)} landing files.*--overwrite"):
+        main(["generate", "--customers", "30", "--days", "2", "--out", str(landing)])
+    assert {path: path.read_bytes() for path in landing.rglob("*") if path.is_file()} == kept
+    assert main(["generate", "--customers", "30", "--days", "2", "--out", str(landing), "--overwrite"]) == 0
+    assert len(list((landing / "call_center").iterdir())) == 2
+
+
+def test_generate_and_eval_explain_bad_arguments_without_a_traceback(tmp_path):
+    with pytest.raises(SystemExit, match="voc generate: customers and days must be at least 1"):
+        main(["generate", "--days", "0", "--out", str(tmp_path / "landing")])
+    with pytest.raises(SystemExit, match=f"voc eval: no planted truth at {tmp_path}"):
+        main(["eval", "--truth", str(tmp_path)])
+    with pytest.raises(SystemExit, match=f"voc eval: no labelled real texts at {tmp_path}"):
+        main(["eval", "--real", str(tmp_path)])
+
+
+def test_eval_takes_the_world_folder_as_well_as_its_truth_folder(world, capsys):
+    assert main(["eval", "--truth", str(world.parent)]) == 0
+    assert "critical" in capsys.readouterr().out.lower()
+
+
 def test_eval_prints_f1_on_a_generated_world(world, capsys):
     assert main(["eval", "--truth", str(world)]) == 0
     printed = capsys.readouterr().out

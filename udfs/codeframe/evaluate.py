@@ -131,11 +131,23 @@ def _print_summary(name: str, summary: dict[str, float], out) -> None:
 
 
 # -- (a) planted truth of a generated world -----------------------------------------------------
+def planted_truth_dir(path: str | Path) -> Path:
+    """The truth folder `voc generate` wrote, given it or the world folder above it (demo_world)."""
+    path = Path(path)
+    for candidate in (path, path / "truth"):
+        if (candidate / "utterances.csv").is_file() and (candidate / "utterance_labels.csv").is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"no planted truth at {path}: it holds no utterances.csv and utterance_labels.csv (nor does {path / 'truth'}); "
+        "give the truth folder `voc generate` wrote beside the landing zone, e.g. demo_world/truth"
+    )
+
+
 def evaluate_world(truth_dir: str | Path, codeframe_path: str | Path | None = None,
                    mapping_path: str | Path | None = None, workers: int = 1, out=print,
                    detail: bool = True) -> dict:
     """Leaf/L2 P/R/F1, aspect sentiment accuracy/macro-F1 and critical-severity recall/precision."""
-    truth_dir = Path(truth_dir)
+    truth_dir = planted_truth_dir(truth_dir)
     mapping = load_mapping(mapping_path or GENERATOR_TOPIC_MAPPING, "topics")
     utterances = pd.read_csv(truth_dir / "utterances.csv", dtype=str, keep_default_na=False)
     labels = pd.read_csv(truth_dir / "utterance_labels.csv", dtype=str, keep_default_na=False)
@@ -250,8 +262,11 @@ def evaluate_real(real_dir: str | Path | None = None, split: str = "even", codef
                   out=print, detail: bool = True) -> dict:
     """Car clauses (aspects through mappings/car_review_aspects.yaml, polarity) and the two review corpora."""
     real_dir = Path(real_dir) if real_dir else default_real_dir()
-    if not real_dir.exists():
-        raise FileNotFoundError(f"real data not found at {real_dir}")
+    if not (real_dir / CAR_CLAUSE_FILES[0]).is_file():
+        raise FileNotFoundError(
+            f"no labelled real texts at {real_dir} ({CAR_CLAUSE_FILES[0]} missing): give the folder that holds "
+            f"{', '.join(CAR_CLAUSE_FILES + REVIEW_CORPORA)} (default: ../shared/data/real beside the project)"
+        )
     get_classifier(str(codeframe_path) if codeframe_path else None)
     results = {"car_clauses": evaluate_car_clauses(real_dir, split, codeframe_path, out=out, detail=detail)}
     for name in REVIEW_CORPORA:
