@@ -141,7 +141,7 @@ def main() -> None:
     if not (landing / "survey" / "responses.jsonl").exists():
         seconds, peak, code, _, _ = run_measured(
             [voc, "generate", "--customers", str(args.customers), "--days", str(args.days + 1),
-             "--seed", str(args.seed), "--out", str(landing)], env)
+             "--seed", str(args.seed), "--out", str(landing), "--overwrite"], env)  # an unfinished one is replaced
         print(f"generate: {seconds:,.1f} s, peak {peak:.2f} GB (exit {code})")
     kept = args.workdir / "after-full"
     if args.extra_only:
