@@ -124,6 +124,17 @@ def _frozen_refresh_job():
         gc.unfreeze()
 
 
+def warehouse_salt_mismatch(settings) -> str | None:
+    """The ingest steps refuse a salt the warehouse was not built with; said once, before the job loads."""
+    from dagster_project.lib.pii_salt import salt_mismatch
+    from dagster_project.lib.warehouse import warehouse_connection
+
+    if not settings.warehouse.exists():
+        return None
+    with warehouse_connection(settings.warehouse, read_only=True) as connection:
+        return salt_mismatch(connection, settings.pii_salt, settings.pii_salt_is_demo)
+
+
 def run_refresh(first_day: str, last_day: str) -> bool:
     """Runs the daily_refresh job in-process over [first_day, last_day] as one run; prints a summary."""
     settings = load_settings()
@@ -139,6 +150,9 @@ def run_refresh(first_day: str, last_day: str) -> bool:
             "run the refresh again.",
             file=sys.stderr,
         )
+        return False
+    if problem := warehouse_salt_mismatch(settings):
+        print(f"Cannot refresh {settings.warehouse}: {problem}", file=sys.stderr)
         return False
     started = time.monotonic()
     print(f"Refreshing {first_day} … {last_day} into {settings.warehouse}")

@@ -118,6 +118,23 @@ def test_the_summary_gives_the_coded_share_of_utterances_with_text(first_refresh
     assert shown_share == f"{coded / with_text:.0%}"
 
 
+def test_ingestion_in_dagster_refuses_a_salt_the_warehouse_was_not_built_with(first_refresh, monkeypatch, capsys):
+    """What `dagster dev` or the schedule runs: every ingest step fails with the reason, nothing is loaded."""
+    from dagster_project import cli
+    from dagster_project.lib.pii_salt import recorded_fingerprint, salt_fingerprint
+
+    with warehouse_connection(load_settings().warehouse, read_only=True) as connection:
+        assert recorded_fingerprint(connection) == salt_fingerprint(os.environ["VOC_PII_SALT"])
+    before = relation_counts()
+    monkeypatch.setenv("VOC_PII_SALT", "a rotated salt")
+    monkeypatch.setattr(cli, "warehouse_salt_mismatch", lambda settings: None)  # past the CLI's own check
+    capsys.readouterr()
+    assert not run_refresh(first_refresh[1], first_refresh[1])
+    printed = capsys.readouterr()
+    assert "the warehouse's phone hashes were made with another PII salt" in printed.out + printed.err
+    assert relation_counts() == before
+
+
 def test_a_second_refresh_changes_no_count_and_skips_dbt(first_refresh):
     families = ["call_center", "private_domain", "public_opinion", "survey", "store", "crm", "ops"]
 

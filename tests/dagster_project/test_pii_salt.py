@@ -1,0 +1,33 @@
+"""A warehouse keeps the salt its phone hashes were made with: another salt is refused, never mixed in."""
+
+import duckdb
+
+from dagster_project import cli
+from dagster_project.lib.pii_salt import record_salt, recorded_fingerprint, salt_fingerprint, salt_mismatch
+
+
+def test_the_first_salt_is_recorded_and_another_one_is_refused_with_what_to_do(tmp_path):
+    with duckdb.connect(str(tmp_path / "voc.duckdb")) as connection:
+        assert recorded_fingerprint(connection) is None and salt_mismatch(connection, "a", False) is None
+        record_salt(connection, "a")
+        record_salt(connection, "b")  # a later salt never replaces the first
+        assert recorded_fingerprint(connection) == salt_fingerprint("a")
+        assert salt_mismatch(connection, "a", False) is None
+        problem = salt_mismatch(connection, "voc-demo", True)
+    assert "another PII salt than the public demo salt" in problem
+    assert "Set VOC_PII_SALT to the salt this warehouse was built with" in problem
+
+
+def test_a_refresh_with_another_salt_is_refused_before_the_job_loads(tmp_path, monkeypatch, capsys):
+    def job_loaded():
+        raise AssertionError("the job was loaded before the salt was checked")
+
+    monkeypatch.setattr(cli, "_frozen_refresh_job", job_loaded)
+    warehouse = tmp_path / "voc.duckdb"
+    with duckdb.connect(str(warehouse)) as connection:
+        record_salt(connection, "the salt it was built with")
+    monkeypatch.setenv("VOC_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("VOC_PII_SALT", "a rotated salt")
+    assert cli.run_refresh("2026-03-01", "2026-03-01") is False
+    error = capsys.readouterr().err
+    assert f"Cannot refresh {warehouse}: the warehouse's phone hashes were made with another PII salt" in error
