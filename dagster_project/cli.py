@@ -141,7 +141,13 @@ def run_refresh(first_day: str, last_day: str) -> bool:
     if settings.pii_salt_is_demo:
         print("Note: VOC_PII_SALT is not set; phones are hashed with the public demo salt. Set it in production.")
     from dagster_project.lib.warehouse import lock_conflict
+    from udfs.codeframe.schema import CodeframeError, load_codeframe
 
+    try:
+        load_codeframe(settings.codeframe)  # the job's definitions read it: say what is wrong once, not in a traceback
+    except CodeframeError as error:
+        print(f"Cannot refresh: {error}\nFix the codeframe file and run the refresh again.", file=sys.stderr)
+        return False
     conflict = lock_conflict(settings.warehouse)
     if conflict:
         print(

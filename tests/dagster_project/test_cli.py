@@ -155,6 +155,26 @@ def test_the_demo_prints_a_query_command_that_runs_with_only_this_virtualenv(fir
     assert Path(dagster).is_file(), f"the hint names {dagster}, which does not exist"
 
 
+def test_a_refresh_refuses_an_invalid_codeframe_with_the_line_at_fault_and_no_traceback(tmp_path, monkeypatch, capsys):
+    """An analyst's typo in the YAML surfaced as three chained Dagster tracebacks of the definitions' import."""
+    from dagster_project import cli
+    from udfs.codeframe.schema import DEFAULT_CODEFRAME_PATH
+
+    def job_loaded():
+        raise AssertionError("the job was loaded before the codeframe was checked")
+
+    monkeypatch.setattr(cli, "_frozen_refresh_job", job_loaded)
+    broken = tmp_path / "codeframe.yaml"
+    text = DEFAULT_CODEFRAME_PATH.read_text(encoding="utf-8")
+    line = text[: text.index("need_layer: basic")].count("\n") + 1
+    broken.write_text(text.replace("need_layer: basic", "need_layer: basik", 1), encoding="utf-8")
+    monkeypatch.setenv("VOC_CODEFRAME", str(broken))
+    assert cli.run_refresh("2026-03-01", "2026-03-01") is False
+    error = capsys.readouterr().err
+    assert f"{broken}:{line}:" in error and "'basik' is not one of basic, performance, attractive" in error
+    assert "Traceback" not in error
+
+
 def test_a_refresh_refuses_a_warehouse_another_process_holds_with_what_to_do(tmp_path, monkeypatch, capsys):
     """One clear message instead of a failed step per writer and a traceback from the summary."""
     import subprocess
