@@ -8,6 +8,7 @@ import dagster as dg
 import duckdb
 
 from dagster_project.lib.keys import is_raw_key
+from dagster_project.lib.recoding import NotRecoded, not_recoded
 from dagster_project.lib.warehouse import warehouse_connection
 
 
@@ -52,6 +53,18 @@ def step_seconds_by_stage(result) -> dict[str, float]:
     return totals
 
 
+def _not_recoded_history(connection: duckdb.DuckDBPyConnection) -> tuple[str | None, NotRecoded | None]:
+    """The current codeframe version, and what BI still reads coded with an older one (None before the marts exist)."""
+    versions = _rows(connection, "select max(codeframe_version) from marts.dim_codeframe")
+    current_version = versions[0][0] if versions else None
+    if current_version is None:
+        return None, None
+    try:
+        return current_version, not_recoded(connection, "marts.fct_feedback_codes", current_version)
+    except duckdb.CatalogException:
+        return current_version, None
+
+
 def print_refresh_summary(warehouse: Path, result, seconds: float) -> None:
     """Per source: seen/loaded/quarantined/deduplicated of this run; per channel: utterances; then failures."""
     run_id = result.run_id
@@ -83,6 +96,7 @@ def print_refresh_summary(warehouse: Path, result, seconds: float) -> None:
             "  from marts.mart_codeframe_coverage group by channel) as c on u.channel = c.channel "
             "group by u.channel order by u.channel",
         )
+        current_version, older = _not_recoded_history(connection)
         pains = _rows(
             connection,
             "select l1_name, l2_name, count(distinct feedback_id) as utterances, "
@@ -113,6 +127,8 @@ def print_refresh_summary(warehouse: Path, result, seconds: float) -> None:
         print("\ntop pain points (marts.fct_feedback_codes):")
         for l1, l2, count, critical in pains:
             print(f"  {l1} / {l2:<16}{count:>8,} utterances{f', {critical} critical' if critical else ''}")
+    if older:
+        print(f"\nHISTORY NOT RE-CODED: {older.advice(current_version)}")
     stage_seconds = step_seconds_by_stage(result)
     print("\nseconds per stage: " + ", ".join(f"{name} {value:,.1f}" for name, value in stage_seconds.items()))
     failures = [event for event in result.all_events if event.is_step_failure]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -133,6 +134,42 @@ def test_ingestion_in_dagster_refuses_a_salt_the_warehouse_was_not_built_with(fi
     printed = capsys.readouterr()
     assert "the warehouse's phone hashes were made with another PII salt" in printed.out + printed.err
     assert relation_counts() == before
+
+
+def test_a_new_codeframe_version_keeps_history_in_the_fact_and_names_the_backfill(first_refresh, tmp_path):
+    """A codeframe edit, then the daily run: the fact table kept only the re-coded window, emptying every
+    BI trend before it until someone ran a backfill."""
+    from udfs.codeframe.schema import DEFAULT_CODEFRAME_PATH
+
+    def fact_days(path) -> dict[str, set]:
+        with warehouse_connection(path, read_only=True) as connection:
+            rows = connection.execute("select codeframe_version, event_date from marts.fct_feedback_codes group by all").fetchall()
+        days: dict[str, set] = {}
+        for version, day in rows:
+            days.setdefault(version, set()).add(day)
+        return days
+
+    (old_version, all_days), = fact_days(load_settings().warehouse).items()
+    warehouse = tmp_path / "warehouse" / "voc.duckdb"
+    warehouse.parent.mkdir()
+    shutil.copy(load_settings().warehouse, warehouse)
+    codeframe = tmp_path / "codeframe.yaml"
+    text = DEFAULT_CODEFRAME_PATH.read_text(encoding="utf-8").replace(
+        f'version: "{old_version}"\nchangelog:\n',
+        'version: "99.0.0"\nchangelog:\n  - {version: "99.0.0", date: "2026-12-04", summary: "a test bump"}\n', 1)
+    codeframe.write_text(text, encoding="utf-8")
+    env = {**os.environ, "VOC_WAREHOUSE": str(warehouse), "VOC_CODEFRAME": str(codeframe)}
+    voc = Path(sys.executable).parent / "voc"
+    last_day = first_refresh[1]
+    result = subprocess.run([str(voc), "refresh", "--date", last_day], env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    after = fact_days(warehouse)
+    assert set(after) == {old_version, "99.0.0"} and after[old_version] | after["99.0.0"] == all_days
+    window_start = date.fromisoformat(last_day) - timedelta(days=3)
+    assert min(after["99.0.0"]) == window_start and max(after[old_version]) == window_start - timedelta(days=1)
+    assert (f"HISTORY NOT RE-CODED: " in result.stdout
+            and f"coded with codeframe {old_version}, not the current 99.0.0. Re-code them: voc refresh "
+                f"--start {first_refresh[0]} --end {window_start - timedelta(days=1)}" in result.stdout)
 
 
 def test_a_second_refresh_changes_no_count_and_skips_dbt(first_refresh):

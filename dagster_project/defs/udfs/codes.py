@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from dagster_project.lib.memory import release_memory_after
 from dagster_project.lib.partitions import LOOKBACK_DAYS, daily_partitions, single_run, window_days
+from dagster_project.lib.recoding import not_recoded
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, release_warehouse, warehouse_connection
 from dagster_project.settings import load_settings
 from udfs.codeframe.batch import classify_frames_parallel, close_pools, parallel_workers
@@ -129,6 +130,9 @@ def code_window(context: dg.AssetExecutionContext, warehouse, first_day: str, en
             "and event_date < cast(? as date) group by feedback_id)",
             [version, first_day, end_day],
         ).fetchone()[0]
+        older = not_recoded(connection, "intermediate.feedback_codes", version)
+    if older:
+        context.log.warning(older.advice(version))
     return dg.MaterializeResult(
         asset_key=FEEDBACK_CODES,
         metadata={
@@ -136,6 +140,7 @@ def code_window(context: dg.AssetExecutionContext, warehouse, first_day: str, en
             "code_rows_written": code_rows,
             "codeframe_version": version,
             "coded_share_in_window": float(coded_share or 0.0),
+            "utterances_not_recoded": older.utterances if older else 0,
         },
     )
 

@@ -1,30 +1,50 @@
 {#-
-  Codes of the current codeframe version with the utterance attributes BI filters on.
-  Incremental by event_date over the same window as int_feedback_unified and the coding step
-  (partition window plus lookback): whole days are replaced, so a re-coded or late utterance
-  is picked up; rows of an older codeframe version are removed first (history of a new version
-  arrives through a backfill, as in intermediate.feedback_codes).
+  Codes of each utterance under the current codeframe version, or, where that version has not
+  coded the utterance yet, under the version that coded it last; with the utterance attributes BI
+  filters on. Incremental by event_date over the same window as int_feedback_unified and the coding
+  step (partition window plus lookback): the window's days are replaced with the current version's
+  codes, so a re-coded or late utterance is picked up. Days outside the window keep the version they
+  were coded with until a backfill re-codes them (the refresh summary names them): a new codeframe
+  never empties the history BI reads.
 -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='event_date',
-    on_schema_change='fail',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where codeframe_version not in (select codeframe_version from {{ ref('dim_codeframe') }}){% endif %}"
+    on_schema_change='fail'
 ) }}
 
 with current_version as (
     select max(codeframe_version) as codeframe_version from {{ ref('dim_codeframe') }}
 ),
 
+{% if is_incremental() %}
 codes as (
     select codes.*
     from {{ source('udf', 'feedback_codes') }} as codes
     inner join current_version on codes.codeframe_version = current_version.codeframe_version
-    {% if is_incremental() %}
     where {{ in_partition_window('codes.event_date') }}
-    {% endif %}
 )
+{% else %}
+coded as (
+    {#- the current version where it coded the utterance, else the one that coded it last -#}
+    select
+        codes.*,
+        first_value(codes.codeframe_version) over (
+            partition by codes.feedback_id
+            order by
+                case when codes.codeframe_version = current_version.codeframe_version then 1 else 0 end desc,
+                codes.coded_at desc,
+                codes.codeframe_version desc
+        ) as newest_version
+    from {{ source('udf', 'feedback_codes') }} as codes
+    cross join current_version
+),
+
+codes as (
+    select * from coded where codeframe_version = newest_version
+)
+{% endif %}
 
 select
     codes.feedback_id,

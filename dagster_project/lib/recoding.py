@@ -1,0 +1,47 @@
+"""Which history a new codeframe version has not re-coded yet, and the command that re-codes it.
+
+A refresh codes its window (the partition plus the lookback) with the current codeframe; days
+before it keep the version that coded them until a backfill re-codes them. The codes step logs
+this and the refresh summary prints it, so a codeframe edit never leaves trends silently mixed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class NotRecoded:
+    versions: str
+    first_day: date
+    last_day: date
+    utterances: int
+
+    def advice(self, current_version: str) -> str:
+        return (
+            f"{self.utterances:,} utterances of {self.first_day} … {self.last_day} are coded with codeframe "
+            f"{self.versions}, not the current {current_version}. Re-code them: voc refresh --start {self.first_day} "
+            f"--end {self.last_day} (or a backfill of intermediate/feedback_codes over those days in Dagster)."
+        )
+
+
+def not_recoded(connection: duckdb.DuckDBPyConnection, relation: str, version: str) -> NotRecoded | None:
+    """Utterances of `relation` (intermediate.feedback_codes or marts.fct_feedback_codes) with no code of `version`."""
+    row = connection.execute(
+        f"""
+        select string_agg(distinct older_version, ', ' order by older_version), min(event_date), max(event_date), count(*)
+        from (
+            select min(event_date) as event_date, bool_or(codeframe_version = ?) as has_current,
+                   max(codeframe_version) as older_version
+            from {relation}
+            group by feedback_id
+        ) as utterances
+        where not has_current
+        """,
+        [version],
+    ).fetchall()[0]
+    versions, first_day, last_day, utterances = row
+    return NotRecoded(versions, first_day, last_day, utterances) if utterances else None
