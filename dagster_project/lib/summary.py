@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -140,10 +141,26 @@ def print_refresh_summary(warehouse: Path, result, seconds: float) -> None:
 
 
 def unpassed_check_lines(result) -> list[str]:
-    """One line per check that did not pass; a WARN-severity check (e.g. master data a day late) is a warning."""
+    """One line per check that did not pass, with what failed where the check says (GX: each failed
+    expectation and its unexpected rows; dbt: the failing rows); a WARN-severity check (e.g. master data a
+    day late) is a warning."""
     return [
         f"check {'warning' if check.severity == dg.AssetCheckSeverity.WARN else 'failed'}: "
-        f"{check.asset_key.to_user_string()} {check.check_name}"
+        f"{check.asset_key.to_user_string()} {check.check_name}{_failure_detail(check.metadata)}"
         for check in result.get_asset_check_evaluations()
         if not check.passed
     ]
+
+
+def _failure_detail(metadata: dict) -> str:
+    def value(key: str):
+        entry = metadata.get(key)
+        return getattr(entry, "value", entry)
+
+    if failed := value("failed_expectations"):
+        expectations = json.loads(failed) if isinstance(failed, str) else failed
+        # a table-level expectation (row count, columns) counts no unexpected rows
+        return " — " + "; ".join(f"{label}: {rows:,} unexpected rows" if rows else label for label, rows in expectations.items())
+    if (rows := value("dagster_dbt/failed_row_count")) is not None:
+        return f" — {rows:,} failing rows"
+    return ""

@@ -37,15 +37,23 @@ def test_each_step_counts_in_the_stage_of_what_it_wrote():
 def test_a_failed_warn_check_is_a_warning_and_an_error_check_a_failure():
     @dg.asset(
         key=["staging", "stg_vehicles"],
-        check_specs=[dg.AssetCheckSpec(name, asset=["staging", "stg_vehicles"]) for name in ("late_master", "unique_vin", "not_null")],
+        check_specs=[dg.AssetCheckSpec(name, asset=["staging", "stg_vehicles"])
+                     for name in ("late_master", "unique_vin", "not_null", "gx_stg_vehicles")],
     )
     def vehicles():
         yield dg.MaterializeResult()
         yield dg.AssetCheckResult(check_name="late_master", passed=False, severity=dg.AssetCheckSeverity.WARN)
-        yield dg.AssetCheckResult(check_name="unique_vin", passed=False, severity=dg.AssetCheckSeverity.ERROR)
+        yield dg.AssetCheckResult(check_name="unique_vin", passed=False, severity=dg.AssetCheckSeverity.ERROR,
+                                  metadata={"dagster_dbt/failed_row_count": 2})
         yield dg.AssetCheckResult(check_name="not_null", passed=True)
+        yield dg.AssetCheckResult(
+            check_name="gx_stg_vehicles", passed=False, severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"failed_expectations": '{"expect_column_values_to_match_regex(vin)": 3, "expect_column_values_to_not_be_null(model)": 1200, "expect_table_row_count_to_be_between()": 0}'},
+        )
 
     assert sorted(unpassed_check_lines(dg.materialize([vehicles]))) == [
-        "check failed: staging/stg_vehicles unique_vin",
+        "check failed: staging/stg_vehicles gx_stg_vehicles — expect_column_values_to_match_regex(vin): 3 unexpected rows; "
+        "expect_column_values_to_not_be_null(model): 1,200 unexpected rows; expect_table_row_count_to_be_between()",
+        "check failed: staging/stg_vehicles unique_vin — 2 failing rows",
         "check warning: staging/stg_vehicles late_master",
     ]
