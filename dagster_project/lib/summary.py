@@ -20,6 +20,7 @@ def _rows(connection: duckdb.DuckDBPyConnection, sql: str, params: list | None =
         return []
 
 
+MAX_REASON_CHARS = 400
 STAGES = ("ingest (dlt)", "dbt staging/int/audit", "codes", "dbt marts", "checks (GX)")
 
 
@@ -134,10 +135,38 @@ def print_refresh_summary(warehouse: Path, result, seconds: float) -> None:
     print("\nseconds per stage: " + ", ".join(f"{name} {value:,.1f}" for name, value in stage_seconds.items()))
     failures = [event for event in result.all_events if event.is_step_failure]
     for event in failures:
-        error = event.step_failure_data.error
-        print(f"\nFAILED step {event.step_key}: {error.message.strip() if error else 'unknown error'}")
+        print(f"\nFAILED step {event.step_key}: {failure_reason(event.step_failure_data.error)}")
+    if failures:
+        print("Steps after a failed one were not run; what loaded stays loaded. Fix the cause and run the refresh "
+              "again: it loads only what is still missing.")
     for line in unpassed_check_lines(result):
         print(line)
+
+
+def failure_reason(error) -> str:
+    """The error a step raised, under Dagster's wrapper ("Error occurred while executing op …"): the first
+    error of the cause chain that is not Dagster's own, on one line, cut at MAX_REASON_CHARS, and the
+    innermost cause (a refused connection, a missing file)."""
+    chain = []
+    while error is not None:
+        chain.append(error)
+        error = error.cause or error.context
+    if not chain:
+        return "unknown error"
+    own = next((e for e in chain if not e.cls_name.startswith("Dagster")), chain[0])
+    reason = _one_line(own)
+    if len(reason) > MAX_REASON_CHARS:
+        reason = reason[: MAX_REASON_CHARS - 1] + "…"
+    if chain[-1] is not own:
+        reason += f" (root cause: {_one_line(chain[-1])})"
+    return reason
+
+
+def _one_line(error) -> str:
+    message = " ".join(error.message.split())
+    if message.split(":", 1)[0].endswith(error.cls_name):  # Python's own format names the class already
+        return message
+    return f"{error.cls_name}: {message}"
 
 
 def unpassed_check_lines(result) -> list[str]:

@@ -4,7 +4,7 @@ import time
 
 import dagster as dg
 
-from dagster_project.lib.summary import STAGES, step_seconds_by_stage, unpassed_check_lines
+from dagster_project.lib.summary import STAGES, failure_reason, step_seconds_by_stage, unpassed_check_lines
 
 
 def _asset(key: list[str], deps=()):
@@ -57,3 +57,21 @@ def test_a_failed_warn_check_is_a_warning_and_an_error_check_a_failure():
         "check failed: staging/stg_vehicles unique_vin — 2 failing rows",
         "check warning: staging/stg_vehicles late_master",
     ]
+
+
+def test_a_failed_step_is_reported_by_its_own_error_not_dagsters_wrapper():
+    """The summary printed 'Error occurred while executing op "ingest_survey":' and nothing of the cause."""
+
+    @dg.asset(key=["raw_survey", "responses"])
+    def responses():
+        try:
+            raise ConnectionRefusedError(111, "Connection refused")
+        except ConnectionRefusedError as error:
+            raise RuntimeError("survey API at http://127.0.0.1:9 unreachable") from error
+
+    result = dg.materialize([responses], raise_on_error=False)
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    reason = failure_reason(failure.step_failure_data.error)
+    assert reason == ("RuntimeError: survey API at http://127.0.0.1:9 unreachable "
+                      "(root cause: ConnectionRefusedError: [Errno 111] Connection refused)")
+    assert failure_reason(None) == "unknown error"
