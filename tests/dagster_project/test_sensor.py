@@ -58,3 +58,29 @@ def test_files_of_the_same_name_in_two_folders_are_told_apart(tmp_path, monkeypa
     requests, cursor = _tick(cursor)
     assert [r.partition_key for r in requests] == ["2026-03-01"]
     assert _tick(cursor)[0] == []
+
+
+def test_a_cursor_keyed_by_file_name_alone_requests_only_what_changed_since(tmp_path, monkeypatch):
+    """The cursor before files were keyed by their folder held name -> fingerprint of name, size and mtime:
+    an upgraded sensor asked for a run of every day in the landing zone once."""
+    import hashlib
+    import json
+
+    landing = tmp_path / "landing"
+    (landing / "call_center").mkdir(parents=True)
+    monkeypatch.setenv("VOC_LANDING", str(landing))
+    files = [landing / "call_center" / f"calls_2026-03-0{day}.csv" for day in (1, 2)]
+    for path in files:
+        path.write_text("call_id\n")
+
+    def name_keyed(path):
+        stat = path.stat()
+        return hashlib.sha1(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+
+    old_cursor = json.dumps({path.name: name_keyed(path) for path in files})
+    requests, cursor = _tick(old_cursor)
+    assert requests == [], "files the old cursor had seen unchanged were requested again"
+    assert sorted(json.loads(cursor)) == ["call_center/calls_2026-03-01.csv", "call_center/calls_2026-03-02.csv"]
+    files[1].write_text("call_id\nnew\n")
+    os.utime(files[1], ns=(1, 10**18))
+    assert [r.partition_key for r in _tick(old_cursor)[0]] == ["2026-03-02"]

@@ -44,7 +44,7 @@ def new_landing_files(context: dg.SensorEvaluationContext):
     for path, day in dated_files(landing).items():
         key = landing_key(landing, path)
         current[key] = fingerprint(path, key)
-        if seen.get(key) != current[key]:
+        if seen.get(key) != current[key] and seen.get(path.name) != fingerprint(path, path.name):
             changed_by_day[day].append(current[key])
     for day, fingerprints in sorted(changed_by_day.items()):
         if day not in known_days:
@@ -54,5 +54,8 @@ def new_landing_files(context: dg.SensorEvaluationContext):
                     current.pop(name)
             continue
         yield dg.RunRequest(run_key=f"{day}:{'-'.join(sorted(fingerprints))}", partition_key=day)
-    context.update_cursor(json.dumps({**seen, **current}, sort_keys=True))
+    # Keys without a folder are a cursor written before files were keyed by their path (fingerprinted by
+    # name alone): a file it holds unchanged is not new above, and the keys are dropped once read.
+    kept = {key: value for key, value in seen.items() if "/" in key}
+    context.update_cursor(json.dumps({**kept, **current}, sort_keys=True))
 
