@@ -26,23 +26,36 @@ codes as (
     where {{ in_partition_window('codes.event_date') }}
 )
 {% else %}
-coded as (
-    {#- the current version where it coded the utterance, else the one that coded it last -#}
-    select
-        codes.*,
-        first_value(codes.codeframe_version) over (
-            partition by codes.feedback_id
-            order by
-                case when codes.codeframe_version = current_version.codeframe_version then 1 else 0 end desc,
-                codes.coded_at desc,
-                codes.codeframe_version desc
-        ) as newest_version
+{#- the current version's codes; for an utterance it has not coded, the codes of the version that coded it
+    last (no such rows in steady state, so the full build costs what a filter on the version costs) -#}
+older_codes as (
+    select codes.*
     from {{ source('udf', 'feedback_codes') }} as codes
     cross join current_version
+    where codes.codeframe_version <> current_version.codeframe_version
+        and not exists (
+            select 1
+            from {{ source('udf', 'feedback_codes') }} as recoded
+            where recoded.feedback_id = codes.feedback_id
+                and recoded.codeframe_version = current_version.codeframe_version
+        )
+),
+
+last_coded as (
+    select feedback_id, max(coded_at) as coded_at
+    from older_codes
+    group by feedback_id
 ),
 
 codes as (
-    select * from coded where codeframe_version = newest_version
+    select codes.*
+    from {{ source('udf', 'feedback_codes') }} as codes
+    inner join current_version on codes.codeframe_version = current_version.codeframe_version
+    union all
+    select older_codes.*
+    from older_codes
+    inner join last_coded
+        on older_codes.feedback_id = last_coded.feedback_id and older_codes.coded_at = last_coded.coded_at
 )
 {% endif %}
 

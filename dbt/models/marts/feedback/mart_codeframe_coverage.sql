@@ -1,7 +1,9 @@
 {#-
   Share of utterances the current codeframe codes, per channel and day: the codeframe's health.
   The share is of utterances with text: a store visit or survey response without a comment is
-  counted (utterances) but no codeframe could code it, so it does not lower the share.
+  counted (utterances) but no codeframe could code it, so it does not lower the share. Texts are
+  counted per day straight from int_feedback_unified and joined as counts: joining the texts
+  themselves to the codes held every text of the history in memory at once.
 -#}
 with per_utterance as (
     select
@@ -13,23 +15,28 @@ with per_utterance as (
     group by feedback_id, channel, event_date
 ),
 
-with_text as (
-    select
-        per_utterance.channel,
-        per_utterance.event_date,
-        per_utterance.is_coded,
-        case when nullif(trim(unified.text), '') is null then 0 else 1 end as has_text
+coded as (
+    select channel, event_date, count(*) as utterances, sum(is_coded) as coded_utterances
     from per_utterance
-    inner join {{ ref('int_feedback_unified') }} as unified
-        on per_utterance.feedback_id = unified.feedback_id
+    group by channel, event_date
+),
+
+texts as (
+    select
+        channel,
+        event_date,
+        sum(case when nullif(trim(text), '') is null then 0 else 1 end) as utterances_with_text
+    from {{ ref('int_feedback_unified') }}
+    group by channel, event_date
 )
 
 select
-    channel,
-    event_date,
-    cast(count(*) as bigint) as utterances,
-    cast(sum(has_text) as bigint) as utterances_with_text,
-    cast(sum(is_coded) as bigint) as coded_utterances,
-    cast(sum(is_coded) as double) / nullif(sum(has_text), 0) as coded_share
-from with_text
-group by channel, event_date
+    coded.channel,
+    coded.event_date,
+    cast(coded.utterances as bigint) as utterances,
+    cast(coalesce(texts.utterances_with_text, 0) as bigint) as utterances_with_text,
+    cast(coded.coded_utterances as bigint) as coded_utterances,
+    cast(coded.coded_utterances as double) / nullif(texts.utterances_with_text, 0) as coded_share
+from coded
+left join texts
+    on coded.channel = texts.channel and coded.event_date = texts.event_date
