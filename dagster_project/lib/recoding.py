@@ -29,19 +29,23 @@ class NotRecoded:
 
 
 def not_recoded(connection: duckdb.DuckDBPyConnection, relation: str, version: str) -> NotRecoded | None:
-    """Utterances of `relation` (intermediate.feedback_codes or marts.fct_feedback_codes) with no code of `version`."""
-    row = connection.execute(
+    """Days of `relation` (intermediate.feedback_codes or marts.fct_feedback_codes) with no code of `version`.
+
+    Days, not utterances, are what a refresh re-codes; finding them is one streaming aggregate over the
+    version and day columns, and only the days found (none in steady state) are counted by utterance.
+    """
+    waiting = f"""
+        select event_date from {relation}
+        group by event_date
+        having not bool_or(codeframe_version = ?)
+    """
+    versions, first_day, last_day, utterances = connection.execute(
         f"""
-        select string_agg(distinct older_version, ', ' order by older_version), min(event_date), max(event_date), count(*)
-        from (
-            select min(event_date) as event_date, bool_or(codeframe_version = ?) as has_current,
-                   max(codeframe_version) as older_version
-            from {relation}
-            group by feedback_id
-        ) as utterances
-        where not has_current
+        select string_agg(distinct codeframe_version, ', ' order by codeframe_version), min(event_date),
+               max(event_date), count(distinct feedback_id)
+        from {relation}
+        where event_date in ({waiting})
         """,
         [version],
     ).fetchall()[0]
-    versions, first_day, last_day, utterances = row
     return NotRecoded(versions, first_day, last_day, utterances) if utterances else None
