@@ -117,7 +117,7 @@ select
     windowed.source_record_id,
     windowed.occurred_at,
     windowed.event_date,
-    windowed.text,
+    case when trim(windowed.text) = '' then null else windowed.text end as text,  -- blank is no text
     windowed.title,
     windowed.touchpoint,
     stages.journey_stage,

@@ -25,7 +25,7 @@ texts as (
     select
         channel,
         event_date,
-        sum(case when nullif(trim(text), '') is null then 0 else 1 end) as utterances_with_text
+        count(text) as utterances_with_text  -- int_feedback_unified makes a blank text null
     from {{ ref('int_feedback_unified') }}
     group by channel, event_date
 )
