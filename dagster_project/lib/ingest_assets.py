@@ -21,7 +21,7 @@ from dlt.extract.source import DltSource
 from dagster_project.lib.keys import SIDE_TABLES, RawTableTranslator, raw_asset_key
 from dagster_project.lib.memory import LARGE_STEP_ROWS, release_memory_after
 from dagster_project.lib.partitions import daily_partitions, is_history_window, single_run
-from dagster_project.lib.pii_salt import record_salt, salt_mismatch
+from dagster_project.lib.pii_salt import check_and_record_salt
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, WarehouseResource, quoted_identifier
 from dagster_project.settings import load_settings
 
@@ -73,9 +73,8 @@ def build_ingest_assets(
         run_pipeline = make_run_pipeline(warehouse.hold())
         settings = load_settings()
         with warehouse.cursor() as cursor:
-            if problem := salt_mismatch(cursor, settings.pii_salt, settings.pii_salt_is_demo):
+            if problem := check_and_record_salt(cursor, str(settings.warehouse), settings.pii_salt, settings.pii_salt_is_demo):
                 raise dg.Failure(description=f"{family}: {problem}")
-            record_salt(cursor, settings.pii_salt)
             carries_history = is_history_window(window) or not has_completed_load(cursor, run_pipeline.dataset_name)
         if carries_history:
             context.log.info(f"{family}: first load into {run_pipeline.dataset_name}: it carries everything before {window.end}")

@@ -22,12 +22,10 @@ def salt_fingerprint(salt: str) -> str:
 
 
 def recorded_fingerprint(cursor: duckdb.DuckDBPyConnection) -> str | None:
-    exists = cursor.execute(
-        "select count(*) from information_schema.tables where table_schema = 'audit' and table_name = 'pii_salt'"
-    ).fetchall()[0][0]
-    if not exists:
+    try:
+        rows = cursor.execute(f"select fingerprint from {SALT_TABLE} order by recorded_at limit 1").fetchall()
+    except duckdb.CatalogException:  # a warehouse no load has written yet
         return None
-    rows = cursor.execute(f"select fingerprint from {SALT_TABLE} order by recorded_at limit 1").fetchall()
     return rows[0][0] if rows else None
 
 
@@ -52,3 +50,19 @@ def record_salt(cursor: duckdb.DuckDBPyConnection, salt: str) -> None:
     cursor.execute("create schema if not exists audit")
     cursor.execute(f"create table if not exists {SALT_TABLE} (fingerprint varchar not null, recorded_at timestamptz not null)")
     cursor.execute(f"insert into {SALT_TABLE} values (?, current_timestamp)", [salt_fingerprint(salt)])
+
+
+_CHECKED: set[tuple[str, str]] = set()  # (warehouse, fingerprint) this process has checked and recorded
+
+
+def check_and_record_salt(cursor: duckdb.DuckDBPyConnection, warehouse: str, salt: str, salt_is_demo: bool) -> str | None:
+    """Before a load: the mismatch message, else records the salt if it is the first. Once per warehouse and
+    salt in a process (a refresh's seven ingest steps ask the same question)."""
+    key = (warehouse, salt_fingerprint(salt))
+    if key in _CHECKED:
+        return None
+    if problem := salt_mismatch(cursor, salt, salt_is_demo):
+        return problem
+    record_salt(cursor, salt)
+    _CHECKED.add(key)
+    return None

@@ -3,7 +3,13 @@
 import duckdb
 
 from dagster_project import cli
-from dagster_project.lib.pii_salt import record_salt, recorded_fingerprint, salt_fingerprint, salt_mismatch
+from dagster_project.lib.pii_salt import (
+    check_and_record_salt,
+    record_salt,
+    recorded_fingerprint,
+    salt_fingerprint,
+    salt_mismatch,
+)
 
 
 def test_the_first_salt_is_recorded_and_another_one_is_refused_with_what_to_do(tmp_path):
@@ -31,3 +37,15 @@ def test_a_refresh_with_another_salt_is_refused_before_the_job_loads(tmp_path, m
     assert cli.run_refresh("2026-03-01", "2026-03-01") is False
     error = capsys.readouterr().err
     assert f"Cannot refresh {warehouse}: the warehouse's phone hashes were made with another PII salt" in error
+
+
+def test_the_ingest_steps_check_once_per_process_and_record_the_first_salt(tmp_path):
+    """Seven ingest steps per refresh ask the same question: the answer is kept for the process."""
+    path = str(tmp_path / "voc.duckdb")
+    connection = duckdb.connect(path)
+    assert check_and_record_salt(connection, path, "a", False) is None
+    assert recorded_fingerprint(connection) == salt_fingerprint("a")
+    connection.close()
+    assert check_and_record_salt(connection, path, "a", False) is None  # not asked again: the closed connection is not used
+    with duckdb.connect(path) as reopened:
+        assert "another PII salt" in check_and_record_salt(reopened, path, "b", False)
