@@ -139,7 +139,8 @@ def run_refresh(first_day: str, last_day: str) -> bool:
     """Runs the daily_refresh job in-process over [first_day, last_day] as one run; prints a summary."""
     settings = load_settings()
     if settings.pii_salt_is_demo:
-        print("Note: VOC_PII_SALT is not set; phones are hashed with the public demo salt. Set it in production.")
+        print("Note: no PII salt is set (VOC_PII_SALT, or sources.pii_salt in .dlt/secrets.toml); phones are hashed "
+              "with the public demo salt. Set one in production, before the first refresh.")
     from dagster_project.lib.warehouse import lock_conflict
     from udfs.codeframe.schema import CodeframeError, load_codeframe
 

@@ -10,6 +10,7 @@ import os
 import shutil
 import sys
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -26,8 +27,6 @@ class Settings:
     warehouse: Path
     landing: Path
     truth: Path
-    pii_salt: str
-    pii_salt_is_demo: bool
     dbt_target: str
     survey_api_url: str | None
     survey_api_key: str | None  # None: dlt resolves sources.survey.api_key (the demo server uses its own)
@@ -35,6 +34,26 @@ class Settings:
     codeframe: Path
     duckdb_memory_limit: str
     duckdb_row_group_size: int
+
+    @cached_property
+    def _pii_salt(self) -> str | None:
+        """VOC_PII_SALT, else dlt's secret `sources.pii_salt` (SOURCES__PII_SALT, or `pii_salt` under
+        `[sources]` in .dlt/secrets.toml). dlt is imported only when the variable is unset."""
+        salt = os.environ.get("VOC_PII_SALT")
+        if not salt:
+            import dlt
+
+            salt = dlt.secrets.get("sources.pii_salt")
+        return salt or None
+
+    @property
+    def pii_salt(self) -> str:
+        """The salt of phone and ID-card hashes; the public demo salt when none is configured."""
+        return self._pii_salt or DEMO_PII_SALT
+
+    @property
+    def pii_salt_is_demo(self) -> bool:
+        return self._pii_salt is None
 
     @property
     def dlt_dir(self) -> Path:
@@ -50,13 +69,10 @@ def load_settings() -> Settings:
     warehouse = Path(os.environ.get("VOC_WAREHOUSE", PROJECT_ROOT / "warehouse" / "voc.duckdb")).resolve()
     landing = Path(os.environ.get("VOC_LANDING", PROJECT_ROOT / "demo_world" / "landing")).resolve()
     truth = Path(os.environ.get("VOC_TRUTH", landing.parent / "truth")).resolve()
-    salt = os.environ.get("VOC_PII_SALT")
     return Settings(
         warehouse=warehouse,
         landing=landing,
         truth=truth,
-        pii_salt=salt or DEMO_PII_SALT,
-        pii_salt_is_demo=not salt,
         dbt_target=os.environ.get("VOC_DBT_TARGET", "duckdb"),
         survey_api_url=os.environ.get("VOC_SURVEY_API_URL"),
         survey_api_key=os.environ.get("VOC_SURVEY_API_KEY"),

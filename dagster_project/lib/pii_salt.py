@@ -34,12 +34,12 @@ def salt_mismatch(cursor: duckdb.DuckDBPyConnection, salt: str, salt_is_demo: bo
     recorded = recorded_fingerprint(cursor)
     if recorded is None or recorded == salt_fingerprint(salt):
         return None
-    now = "the public demo salt (VOC_PII_SALT is not set)" if salt_is_demo else "the VOC_PII_SALT now set"
+    now = "the public demo salt (no salt is set)" if salt_is_demo else "the salt now set"
     return (
         f"the warehouse's phone hashes were made with another PII salt than {now}: the same phone would get "
-        "a different hash and stop matching its customer. Set VOC_PII_SALT to the salt this warehouse was "
-        "built with, or start a new warehouse (delete the file, or point VOC_WAREHOUSE elsewhere) and refresh "
-        "every day with the new salt."
+        "a different hash and stop matching its customer. Set the salt this warehouse was built with "
+        "(VOC_PII_SALT, or sources.pii_salt in .dlt/secrets.toml), or start a new warehouse (delete the file, "
+        "or point VOC_WAREHOUSE elsewhere) and refresh every day with the new salt."
     )
 
 

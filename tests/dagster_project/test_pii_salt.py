@@ -21,7 +21,7 @@ def test_the_first_salt_is_recorded_and_another_one_is_refused_with_what_to_do(t
         assert salt_mismatch(connection, "a", False) is None
         problem = salt_mismatch(connection, "voc-demo", True)
     assert "another PII salt than the public demo salt" in problem
-    assert "Set VOC_PII_SALT to the salt this warehouse was built with" in problem
+    assert "Set the salt this warehouse was built with (VOC_PII_SALT, or sources.pii_salt in .dlt/secrets.toml)" in problem
 
 
 def test_a_refresh_with_another_salt_is_refused_before_the_job_loads(tmp_path, monkeypatch, capsys):
@@ -49,3 +49,26 @@ def test_the_ingest_steps_check_once_per_process_and_record_the_first_salt(tmp_p
     assert check_and_record_salt(connection, path, "a", False) is None  # not asked again: the closed connection is not used
     with duckdb.connect(path) as reopened:
         assert "another PII salt" in check_and_record_salt(reopened, path, "b", False)
+
+
+def test_the_salt_comes_from_the_environment_or_dlts_secrets(tmp_path):
+    """Secrets come from the environment or .dlt/secrets.toml: the salt is one. In a fresh process run from a
+    folder with its own .dlt/ (dlt reads its providers once per process)."""
+    import os
+    import subprocess
+    import sys
+
+    probe = "from dagster_project.settings import load_settings; s = load_settings(); print(s.pii_salt, s.pii_salt_is_demo)"
+    env = {key: value for key, value in os.environ.items() if key not in ("VOC_PII_SALT", "SOURCES__PII_SALT")}
+
+    def salt(**extra) -> str:
+        result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env={**env, **extra},
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    assert salt() == "voc-demo-salt-change-me True"
+    (tmp_path / ".dlt").mkdir()
+    (tmp_path / ".dlt" / "secrets.toml").write_text('[sources]\npii_salt = "from-secrets-toml"\n', encoding="utf-8")
+    assert salt() == "from-secrets-toml False"
+    assert salt(VOC_PII_SALT="from-the-environment") == "from-the-environment False"
