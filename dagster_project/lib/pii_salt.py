@@ -1,6 +1,6 @@
 """A warehouse's phone hashes are only comparable under one salt: refuse to load with another.
 
-Phones are hashed with VOC_PII_SALT at ingestion, and identity matching joins channels on those
+Phones are hashed with the PII salt (settings.py) at ingestion, and identity matching joins channels on those
 hashes. A refresh with a different salt (the demo's default before production's was set, or a
 rotated secret) would hash the same phone differently and silently split every customer in two.
 The first load records a fingerprint of the salt in the warehouse; every load after it compares.
