@@ -221,7 +221,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
     try:
         rows = classify_file(args.input, args.output, codeframe_path=args.codeframe or load_settings().codeframe,
-                             text_col=args.text_column, id_col=args.id_column)
+                             text_col=args.text_column, id_col=args.id_column, progress=True)
     except (FileNotFoundError, ValueError, CodeframeError) as error:
         raise SystemExit(f"voc classify: {error}") from None
     print(f"coded {rows:,} rows → {args.output}")

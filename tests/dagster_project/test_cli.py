@@ -22,6 +22,20 @@ def test_classify_codes_a_csv_and_keeps_the_id(tmp_path, capsys):
     assert "coded 3 rows" in capsys.readouterr().out
 
 
+def test_classify_shows_progress_on_a_long_file_and_not_on_a_short_one(tmp_path, capsys):
+    from udfs.codeframe.batch import PROGRESS_MIN_ROWS
+
+    long_file = tmp_path / "long.csv"
+    long_file.write_text("id,text\n" + "".join(f"{i},车机卡顿第{i}次\n" for i in range(PROGRESS_MIN_ROWS)), encoding="utf-8")
+    assert main(["classify", "--in", str(long_file), "--out", str(tmp_path / "long.jsonl")]) == 0
+    bar = capsys.readouterr().err
+    assert "coding" in bar and "10.0k/10.0k" in bar
+    short_file = tmp_path / "short.csv"
+    short_file.write_text("id,text\n1,车机卡顿\n", encoding="utf-8")
+    assert main(["classify", "--in", str(short_file), "--out", str(tmp_path / "short.jsonl")]) == 0
+    assert "coding" not in capsys.readouterr().err
+
+
 def test_classify_explains_a_file_without_a_text_column(tmp_path):
     source = tmp_path / "in.csv"
     source.write_text("id,body\n1,x\n", encoding="utf-8")

@@ -14,11 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from udfs.codeframe.classifier import FRAME_COLUMNS, METHOD, UNCODED, Analysis, get_classifier, no_cyclic_gc
 
 ID_COLUMNS = ("id", "feedback_id", "record_id")
 PARALLEL_MIN_TEXTS = 20_000  # below this, starting workers costs more than it saves
+PROGRESS_MIN_ROWS = 10_000  # below this `voc classify` finishes before a bar says anything
 CHUNK_TEXTS = 1_000  # texts per task: a batch's last task leaves the other worker idle for about half a task
 # (at 2,500 texts a task the workers idled ~11 % of a 20k-row batch run, at 1,000 ~7.5 %)
 FRAME_CHUNK_TEXTS = CHUNK_TEXTS
@@ -379,10 +381,11 @@ def _json_array(handle, path: Path) -> list[dict]:
 
 
 def classify_file(in_path: str | Path, out_path: str | Path, codeframe_path: str | Path | None = None,
-                  text_col: str = "text", workers: int | None = None, id_col: str | None = None) -> int:
+                  text_col: str = "text", workers: int | None = None, id_col: str | None = None,
+                  progress: bool = False) -> int:
     """Code every row of a CSV/JSONL file with a `text` column; write one JSONL line per row. Returns rows.
     `id_col` names the column kept as each row's id (default: the first of id, feedback_id, record_id; else
-    the row number)."""
+    the row number). `progress` shows a bar on stderr for files of PROGRESS_MIN_ROWS rows or more."""
     frame = read_table(in_path, text_col)
     if id_col is not None and id_col not in frame.columns:
         raise ValueError(f"{in_path}: no {id_col!r} column for --id-column (columns: {', '.join(map(str, frame.columns))})")
@@ -396,9 +399,13 @@ def classify_file(in_path: str | Path, out_path: str | Path, codeframe_path: str
     version, names = classifier.version, leaf_names(classifier)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    with out_path.open("w", encoding="utf-8") as handle:
-        for row_id, item in zip(ids, iter_compact(texts, codeframe, workers)):
+    bar = tqdm(total=len(ids), desc="coding", unit="rows", unit_scale=True, disable=not progress or len(ids) < PROGRESS_MIN_ROWS)
+    with out_path.open("w", encoding="utf-8") as handle, bar:
+        for row, (row_id, item) in enumerate(zip(ids, iter_compact(texts, codeframe, workers)), start=1):
             handle.write(json.dumps(compact_record(row_id, item, version, names), ensure_ascii=False) + "\n")
+            if row % CHUNK_TEXTS == 0:  # a bar update per row would cost more than coding the row
+                bar.update(CHUNK_TEXTS)
+        bar.update(len(ids) % CHUNK_TEXTS)
     return len(ids)
 
 
