@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dagster_project.cli import run_refresh
 from dagster_project.lib.warehouse import warehouse_connection
-from dagster_project.settings import load_settings
+from dagster_project.settings import DBT_PROJECT_DIR, load_settings
 from ingestion.demo.dirty import QUARANTINE_REASON_OF_KIND as QUARANTINED_KINDS
 from tests.conftest import read_truth
 
@@ -157,7 +157,9 @@ def test_a_new_codeframe_version_keeps_history_in_the_fact_and_names_the_backfil
     text = DEFAULT_CODEFRAME_PATH.read_text(encoding="utf-8").replace(
         f'version: "{old_version}"\nchangelog:\n',
         'version: "99.0.0"\nchangelog:\n  - {version: "99.0.0", date: "2026-12-04", summary: "a test bump"}\n', 1)
-    codeframe.write_text(text, encoding="utf-8")
+    renamed = "  - id: PRD.TRN.JERK\n"  # a leaf the new version renames: history keeps the old id
+    assert renamed in text
+    codeframe.write_text(text.replace(renamed, "  - id: PRD.TRN.SHIFT_SHOCK\n"), encoding="utf-8")
     env = {**os.environ, "VOC_WAREHOUSE": str(warehouse), "VOC_CODEFRAME": str(codeframe)}
     voc = Path(sys.executable).parent / "voc"
     last_day = first_refresh[1]
@@ -167,6 +169,14 @@ def test_a_new_codeframe_version_keeps_history_in_the_fact_and_names_the_backfil
     assert set(after) == {old_version, "99.0.0"} and after[old_version] | after["99.0.0"] == all_days
     window_start = date.fromisoformat(last_day) - timedelta(days=3)
     assert min(after["99.0.0"]) == window_start and max(after[old_version]) == window_start - timedelta(days=1)
+    with warehouse_connection(warehouse, read_only=True) as connection:
+        assert connection.execute("select count(*) from marts.fct_feedback_codes where code = 'PRD.TRN.JERK'").fetchall()[0][0]
+    # The fact table's data tests over the whole history (an analytics engineer's `dbt test`): the old id is history,
+    # not a code missing from the current codeframe.
+    dbt = Path(sys.executable).parent / "dbt"
+    tests = subprocess.run([str(dbt), "test", "--select", "fct_feedback_codes", "--project-dir", str(DBT_PROJECT_DIR),
+                            "--profiles-dir", str(DBT_PROJECT_DIR)], env=env, capture_output=True, text=True, timeout=600)
+    assert tests.returncode == 0, tests.stdout[-3000:]
     assert (f"HISTORY NOT RE-CODED: " in result.stdout
             and f"coded with codeframe {old_version}, not the current 99.0.0. Re-code them: voc refresh "
                 f"--start {first_refresh[0]} --end {window_start - timedelta(days=1)}" in result.stdout)
