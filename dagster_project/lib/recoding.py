@@ -24,7 +24,8 @@ class NotRecoded:
         return (
             f"{self.utterances:,} utterances of {self.first_day} … {self.last_day} are coded with codeframe "
             f"{self.versions}, not the current {current_version}. Re-code them: voc refresh --start {self.first_day} "
-            f"--end {self.last_day} (or a backfill of intermediate/feedback_codes over those days in Dagster)."
+            f"--end {self.last_day} (or, in the Dagster UI, a backfill of intermediate/feedback_codes and its "
+            "downstream assets over those days)."
         )
 
 
