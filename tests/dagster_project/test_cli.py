@@ -55,6 +55,23 @@ def test_classify_reads_a_call_centre_export_by_its_own_column_names(tmp_path):
         main(["classify", "--in", str(source), "--out", str(out), "--text-column", "asr_text", "--id-column", "ticket"])
 
 
+def test_classify_names_files_it_cannot_read_and_what_to_do(tmp_path):
+    """A spreadsheet, an empty file and a binary file each printed pandas' or a codec's words alone."""
+    out = str(tmp_path / "out.jsonl")
+    spreadsheet = tmp_path / "export.xlsx"
+    spreadsheet.write_bytes(b"PK\x03\x04 not text")
+    with pytest.raises(SystemExit, match=f"{spreadsheet}: a spreadsheet; save it as CSV"):
+        main(["classify", "--in", str(spreadsheet), "--out", out])
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(SystemExit, match=f"{empty}: the file is empty"):
+        main(["classify", "--in", str(empty), "--out", out])
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"text\n\xff\xfe\xfd\x80\x81\xc5\x00\x01")
+    with pytest.raises(SystemExit, match=f"{binary}: neither UTF-8 nor GB18030 text"):
+        main(["classify", "--in", str(binary), "--out", out])
+
+
 def test_classify_reads_a_json_array_file(tmp_path):
     """A .json export is often one array of objects, not JSON Lines: every line of it was an invalid record."""
     source = tmp_path / "posts.json"

@@ -20,6 +20,7 @@ from udfs.codeframe.classifier import FRAME_COLUMNS, METHOD, UNCODED, Analysis, 
 
 ID_COLUMNS = ("id", "feedback_id", "record_id")
 PARALLEL_MIN_TEXTS = 20_000  # below this, starting workers costs more than it saves
+SPREADSHEET_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods")
 PROGRESS_MIN_ROWS = 10_000  # below this `voc classify` finishes before a bar says anything
 CHUNK_TEXTS = 1_000  # texts per task: a batch's last task leaves the other worker idle for about half a task
 # (at 2,500 texts a task the workers idled ~11 % of a 20k-row batch run, at 1,000 ~7.5 %)
@@ -337,15 +338,27 @@ def read_table(path: str | Path, text_col: str = "text") -> pd.DataFrame:
         with path.open(encoding="utf-8-sig", errors="replace") as handle:  # -sig: a byte-order mark is not text
             rows = _json_array(handle, path) if _starts_with(handle, "[") else _json_lines(handle, text_col)
         frame = pd.DataFrame(rows)
+    elif path.suffix.lower() in SPREADSHEET_SUFFIXES:
+        raise ValueError(f"{path}: a spreadsheet; save it as CSV (UTF-8) or export JSON Lines, then code that file")
     else:
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-        except UnicodeDecodeError:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="gb18030")
+        frame = _read_csv(path)
     if text_col not in frame.columns:
         raise ValueError(f"{path}: no {text_col!r} column (columns: {', '.join(map(str, frame.columns))}); "
                          "name the column that holds the text with --text-column")
     return frame
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """UTF-8, else GB18030 (the call centre's exports); anything else is named as what it is."""
+    try:
+        for encoding in ("utf-8", "gb18030"):
+            try:
+                return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
+            except UnicodeDecodeError:
+                continue
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path}: the file is empty (not even a header line)") from None
+    raise ValueError(f"{path}: neither UTF-8 nor GB18030 text (a binary file?); export it as CSV (UTF-8) or JSON Lines")
 
 
 def _starts_with(handle, char: str) -> bool:
