@@ -44,7 +44,7 @@ def new_landing_files(context: dg.SensorEvaluationContext):
     for path, day in dated_files(landing).items():
         key = landing_key(landing, path)
         current[key] = fingerprint(path, key)
-        if seen.get(key) != current[key] and seen.get(path.name) != fingerprint(path, path.name):
+        if seen.get(key) != current[key] and not _seen_by_name(seen, path):
             changed_by_day[day].append(current[key])
     for day, fingerprints in sorted(changed_by_day.items()):
         if day not in known_days:
@@ -54,8 +54,11 @@ def new_landing_files(context: dg.SensorEvaluationContext):
                     current.pop(name)
             continue
         yield dg.RunRequest(run_key=f"{day}:{'-'.join(sorted(fingerprints))}", partition_key=day)
-    # Keys without a folder are a cursor written before files were keyed by their path (fingerprinted by
-    # name alone): a file it holds unchanged is not new above, and the keys are dropped once read.
-    kept = {key: value for key, value in seen.items() if "/" in key}
+    kept = {key: value for key, value in seen.items() if "/" in key}  # name-only keys are read once, then dropped
     context.update_cursor(json.dumps({**kept, **current}, sort_keys=True))
 
+
+def _seen_by_name(seen: dict[str, str], path) -> bool:
+    """A cursor written before files were keyed by their path held name -> fingerprint of name, size and
+    mtime: a file it holds unchanged is not new. Fingerprinted again only when such a key is there."""
+    return path.name in seen and seen[path.name] == fingerprint(path, path.name)
