@@ -17,12 +17,15 @@ settings = load_settings()
 
 
 def _make_source(family: str, window_start, window_end, is_history_window, run_id, **endpoint):
+    # The settings of the run, not of the definitions' import: the salt hashed with is the salt the ingest
+    # step checked against the warehouse (lib/ingest_assets.py).
+    run_settings = load_settings()
     return family_source(
         family,
-        settings.landing,
+        run_settings.landing,
         window_start=window_start,
         window_end=window_end,
-        pii_salt=settings.pii_salt,
+        pii_salt=run_settings.pii_salt,
         run_id=run_id,
         is_history_window=is_history_window,
         **endpoint,
