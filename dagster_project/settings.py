@@ -28,7 +28,6 @@ class Settings:
     landing: Path
     truth: Path
     dbt_target: str
-    survey_api_url: str | None
     survey_api_key: str | None  # None: dlt resolves sources.survey.api_key (the demo server uses its own)
     partitions_start: str
     codeframe: Path
@@ -38,13 +37,13 @@ class Settings:
     @cached_property
     def _pii_salt(self) -> str | None:
         """VOC_PII_SALT, else dlt's secret `sources.pii_salt` (SOURCES__PII_SALT, or `pii_salt` under
-        `[sources]` in .dlt/secrets.toml). dlt is imported only when the variable is unset."""
-        salt = os.environ.get("VOC_PII_SALT")
-        if not salt:
-            import dlt
+        `[sources]` in .dlt/secrets.toml)."""
+        return _environment_or_dlt("VOC_PII_SALT", "sources.pii_salt", secret=True)
 
-            salt = dlt.secrets.get("sources.pii_salt")
-        return salt or None
+    @cached_property
+    def survey_base_url(self) -> str | None:
+        """VOC_SURVEY_API_URL, else dlt's `sources.survey.base_url`; None: the demo's local survey API."""
+        return _environment_or_dlt("VOC_SURVEY_API_URL", "sources.survey.base_url", secret=False)
 
     @property
     def pii_salt(self) -> str:
@@ -61,6 +60,17 @@ class Settings:
         return self.warehouse.parent / ".dlt_pipelines"
 
 
+def _environment_or_dlt(variable: str, dlt_key: str, secret: bool) -> str | None:
+    """A project variable, else the same setting in dlt's config or secrets (its environment variables,
+    .dlt/config.toml, .dlt/secrets.toml). dlt is imported only when the variable is unset."""
+    value = os.environ.get(variable)
+    if not value:
+        import dlt
+
+        value = (dlt.secrets if secret else dlt.config).get(dlt_key)
+    return str(value) if value else None
+
+
 DEFAULT_ROW_GROUP_SIZE = 30_720  # a quarter of DuckDB's default; a multiple of its 2,048-row vectors
 
 
@@ -74,7 +84,6 @@ def load_settings() -> Settings:
         landing=landing,
         truth=truth,
         dbt_target=os.environ.get("VOC_DBT_TARGET", "duckdb"),
-        survey_api_url=os.environ.get("VOC_SURVEY_API_URL"),
         survey_api_key=os.environ.get("VOC_SURVEY_API_KEY"),
         partitions_start=os.environ.get("VOC_PARTITIONS_START", "2025-10-01"),
         codeframe=Path(os.environ.get("VOC_CODEFRAME", PROJECT_ROOT / "udfs" / "codeframe" / "codeframe.yaml")).resolve(),

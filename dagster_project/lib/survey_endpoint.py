@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
-import dlt
 
 from dagster_project.settings import DEMO_SURVEY_API_KEY, load_settings
 
@@ -16,12 +15,11 @@ class SurveyEndpoint(dg.ConfigurableResource):
 
     @contextmanager
     def open(self) -> Iterator[tuple[str, str | None]]:
-        """The API's base URL: VOC_SURVEY_API_URL, else dlt's `sources.survey.base_url`; its key:
-        VOC_SURVEY_API_KEY, else None, and dlt resolves `sources.survey.api_key` when the source runs."""
+        """The API's base URL is settings.survey_base_url; its key VOC_SURVEY_API_KEY, else None, and dlt
+        resolves `sources.survey.api_key` when the source runs."""
         settings = load_settings()
-        configured_url = settings.survey_api_url or dlt.config.get("sources.survey.base_url")
-        if configured_url:
-            yield str(configured_url), settings.survey_api_key
+        if settings.survey_base_url:
+            yield settings.survey_base_url, settings.survey_api_key
             return
         from ingestion.demo.survey_api import start_survey_api
 
