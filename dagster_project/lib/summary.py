@@ -21,24 +21,25 @@ def _rows(connection: duckdb.DuckDBPyConnection, sql: str, params: list | None =
 
 
 MAX_REASON_CHARS = 400
-STAGES = ("ingest (dlt)", "dbt staging/int/audit", "codes", "dbt marts", "checks (GX)")
+STAGES = ("ingest (dlt)", "dbt staging/int/audit", "checks (GX)", "codes", "checks of codes (GX)", "dbt marts")
 
 
 def step_seconds_by_stage(result) -> dict[str, float]:
-    """Seconds of the run's steps summed per stage, a step's stage told by what it materialized or checked."""
-    durations, materialized, gx_checked = {}, {}, set()
+    """Seconds of the run's steps summed per stage, a step's stage told by what it materialized or checked.
+
+    A GX check counts in the stage of the asset it checks: "checks (GX)" for the loaded and unified
+    data (the refresh target's scope), "checks of codes (GX)" for the classifier's output.
+    """
+    durations, materialized, gx_checked = {}, {}, {}
     for event in result.all_events:
         if event.is_step_success and event.event_specific_data and event.event_specific_data.duration_ms:
             durations[event.step_key] = event.event_specific_data.duration_ms / 1000
         elif event.is_step_materialization:
             materialized.setdefault(event.step_key, set()).add(event.asset_key)
         elif event.event_type_value == "ASSET_CHECK_EVALUATION" and event.event_specific_data.check_name.startswith("gx_"):
-            gx_checked.add(event.step_key)
+            gx_checked.setdefault(event.step_key, set()).add(event.event_specific_data.asset_key)
 
-    def stage(step_key: str) -> str | None:
-        if step_key in gx_checked:
-            return "checks (GX)"
-        keys = materialized.get(step_key, set())
+    def stage_of_assets(keys: set[dg.AssetKey]) -> str | None:
         schemas = {key.path[0] for key in keys}
         if any(is_raw_key(key) for key in keys):
             return "ingest (dlt)"
@@ -47,6 +48,11 @@ def step_seconds_by_stage(result) -> dict[str, float]:
         if schemas & {"staging", "audit"} or any(key.path[-1] == "int_feedback_unified" for key in keys):
             return "dbt staging/int/audit"
         return "codes" if schemas else None
+
+    def stage(step_key: str) -> str | None:
+        if step_key in gx_checked:
+            return "checks of codes (GX)" if stage_of_assets(gx_checked[step_key]) == "codes" else "checks (GX)"
+        return stage_of_assets(materialized.get(step_key, set()))
 
     totals = dict.fromkeys(STAGES, 0.0)
     for step_key, seconds in durations.items():

@@ -21,15 +21,21 @@ def test_each_step_counts_in_the_stage_of_what_it_wrote():
     codes = _asset(["intermediate", "feedback_codes"], [staging])
     mart = _asset(["marts", "fct_codes"], [codes])
 
-    @dg.multi_asset_check(specs=[dg.AssetCheckSpec("gx_raw_calls", asset=raw.key)])
-    def gx_check():
-        time.sleep(0.02)
-        yield dg.AssetCheckResult(asset_key=raw.key, check_name="gx_raw_calls", passed=True)
+    def gx_check(asset: dg.AssetsDefinition, name: str):
+        @dg.multi_asset_check(name=name, specs=[dg.AssetCheckSpec(name, asset=asset.key)])
+        def _check():
+            time.sleep(0.02)
+            yield dg.AssetCheckResult(asset_key=asset.key, check_name=name, passed=True)
 
-    result = dg.materialize([raw, staging, codes, mart, gx_check])
+        return _check
+
+    result = dg.materialize([raw, staging, codes, mart, gx_check(raw, "gx_raw_calls"), gx_check(codes, "gx_feedback_codes")])
     seconds = step_seconds_by_stage(result)
     assert list(seconds) == list(STAGES)
     assert all(value > 0 for value in seconds.values()), seconds
+    # The classifier's own check is not a check of the loaded data (the refresh target's scope).
+    only_codes_check = step_seconds_by_stage(dg.materialize([codes, gx_check(codes, "gx_feedback_codes")]))
+    assert only_codes_check["checks of codes (GX)"] > 0 and only_codes_check["checks (GX)"] == 0
     only_ingest = step_seconds_by_stage(dg.materialize([raw]))
     assert only_ingest["ingest (dlt)"] > 0 and sum(only_ingest.values()) == only_ingest["ingest (dlt)"]
 
