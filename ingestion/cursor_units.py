@@ -15,7 +15,15 @@ import pyarrow.compute as pc
 
 from ingestion.common import CursorRange, Window, advanced_cursor, plan_cursor_range
 from ingestion.quarantine import LoadStats, load_stats_item
-from ingestion.records import TableSpec, Unit, parse_time_column, record_id_column, result_items, validate
+from ingestion.records import (
+    TableSpec,
+    Unit,
+    declare_table_once,
+    parse_time_column,
+    record_id_column,
+    result_items,
+    validate,
+)
 
 CURSOR_COLUMN = "updated_at"
 CURSOR_STATE_KEY = "cursor"
@@ -37,6 +45,7 @@ def run_cursor_unit(
     future_limit = window.future_limit()
     counts = {"seen": 0, "quarantined": 0, "deduplicated": 0, "loaded": 0}
     newest, newest_keys = None, set()
+    yield from declare_table_once(state, spec, run_id)
     for batch in fetch(planned):
         moments = parse_time_column(batch.columns.get(CURSOR_COLUMN, [None] * len(batch)))
         ids = record_id_column(spec, batch)

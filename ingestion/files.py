@@ -18,7 +18,7 @@ from dlt.sources.filesystem import FileItemDict
 
 from ingestion.common import Window, export_day, export_day_future_limit, strip_control_chars
 from ingestion.quarantine import Rejection
-from ingestion.records import RawRecord, TableSpec, Unit, validated_items
+from ingestion.records import RawRecord, TableSpec, Unit, declare_table_once, validated_items
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +130,9 @@ def landing_files(
 
     @dlt.transformer(name=spec.table, **spec.resource_hints())
     def load_files(files: list[FileItemDict]) -> Iterator[object]:
-        processed: dict = dlt.current.resource_state().setdefault("processed_files", {})
+        state = dlt.current.resource_state()
+        yield from declare_table_once(state, spec, run_id)
+        processed: dict = state.setdefault("processed_files", {})
         for file in sorted(files, key=lambda item: item["file_name"]):
             name = file["file_name"].rsplit("/", 1)[-1]
             day = export_day(name)

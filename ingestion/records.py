@@ -524,6 +524,24 @@ def validated_items(
     )
 
 
+TABLE_DECLARED_KEY = "table_declared"
+
+
+def declare_table_once(resource_state: dict, spec: TableSpec, run_id: str) -> Iterator[object]:
+    """An empty table in the loaded layout, with the table's hints, the first time a resource runs.
+
+    dlt creates a table only when rows arrive, but dbt's staging view over it must exist from the
+    first refresh on: a warehouse started on a day the ops database had no shipment yet failed its
+    whole dbt build ("Table with name shipments does not exist"). The resource's state remembers
+    the declaration, so later runs, with rows or without, add nothing for it.
+    """
+    if resource_state.get(TABLE_DECLARED_KEY):
+        return
+    resource_state[TABLE_DECLARED_KEY] = True
+    empty = _layout(pa.table({"_voc_line": pa.array([], pa.int64())}), spec, "", run_id)
+    yield dlt.mark.with_hints(empty, spec.table_hints(), create_table_variant=True)
+
+
 def result_items(spec: TableSpec, unit_name: str, result: Validated, run_id: str) -> Iterator[object]:
     """The rows to merge (as this table's variant) and the quarantine rows of one validated unit."""
     if result.table is not None and result.table.num_rows:

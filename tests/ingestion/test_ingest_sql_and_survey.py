@@ -75,6 +75,20 @@ def test_ops_loads_carriers_and_shipments(ingest):
     assert ingest.query("select damaged, _voc_source_file from raw_ops.shipments") == [(1, "shipments")]
 
 
+def test_a_table_without_rows_in_the_first_load_exists_for_staging(ingest, landing):
+    """dbt's staging view over raw_ops.shipments needs the table from the first refresh on, rows or not."""
+    with sqlite3.connect(landing[0] / "ops" / "ops.sqlite") as con:
+        con.execute("DELETE FROM shipments")
+    assert ingest.run("ops", day(10), day(11), history=True)["carriers"] == 1
+    columns = [row[0] for row in ingest.query(
+        "select column_name from information_schema.columns where table_schema = 'raw_ops' and table_name = 'shipments' "
+        "order by ordinal_position"
+    )]
+    assert columns[:3] == ["shipment_id", "dealer_code", "region"] and "_voc_source_file" in columns
+    assert ingest.query("select count(*) from raw_ops.shipments") == [(0,)]
+    assert ingest.run("ops", day(10), day(11), history=True) == {}  # declared once: a re-run loads nothing
+
+
 def test_survey_pages_windows_and_quarantine(ingest, survey_api):
     counts = ingest.run("survey", day(10), day(11))
     assert counts["responses"] == 5 and counts["quarantine"] == 3
