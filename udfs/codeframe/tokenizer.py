@@ -37,7 +37,8 @@ class Tokenizer:
             engine.setLogLevel(logging.WARNING)
         self._jieba = engine.Tokenizer()
         self._jieba.tmp_dir = str(cache_dir)
-        self._jieba.cache_file = f"{engine.__name__}.cache"
+        # An absolute path: jieba joins a relative one to tmp_dir, jieba-fast-dat to the working directory.
+        self._jieba.cache_file = str(cache_dir.resolve() / f"{engine.__name__}.cache")
         self._jieba.initialize()  # jieba-fast-dat ignores its dictionary without this
         for word in sorted(set(user_words)):
             if len(word) > 1 and not word.isascii():
