@@ -28,7 +28,6 @@ class Settings:
     landing: Path
     truth: Path
     dbt_target: str
-    survey_api_key: str | None  # None: dlt resolves sources.survey.api_key (the demo server uses its own)
     partitions_start: str
     codeframe: Path
     duckdb_memory_limit: str
@@ -44,6 +43,11 @@ class Settings:
     def survey_base_url(self) -> str | None:
         """VOC_SURVEY_API_URL, else dlt's `sources.survey.base_url`; None: the demo's local survey API."""
         return _environment_or_dlt("VOC_SURVEY_API_URL", "sources.survey.base_url", secret=False)
+
+    @cached_property
+    def survey_api_key(self) -> str | None:
+        """VOC_SURVEY_API_KEY, else dlt's secret `sources.survey.api_key`; the demo server has a key of its own."""
+        return _environment_or_dlt("VOC_SURVEY_API_KEY", "sources.survey.api_key", secret=True)
 
     @property
     def pii_salt(self) -> str:
@@ -84,7 +88,6 @@ def load_settings() -> Settings:
         landing=landing,
         truth=truth,
         dbt_target=os.environ.get("VOC_DBT_TARGET", "duckdb"),
-        survey_api_key=os.environ.get("VOC_SURVEY_API_KEY"),
         partitions_start=os.environ.get("VOC_PARTITIONS_START", "2025-10-01"),
         codeframe=Path(os.environ.get("VOC_CODEFRAME", PROJECT_ROOT / "udfs" / "codeframe" / "codeframe.yaml")).resolve(),
         # DuckDB spills to disk beyond this (in every process: dlt, dbt, the Python assets).

@@ -15,10 +15,16 @@ class SurveyEndpoint(dg.ConfigurableResource):
 
     @contextmanager
     def open(self) -> Iterator[tuple[str, str | None]]:
-        """The API's base URL is settings.survey_base_url; its key VOC_SURVEY_API_KEY, else None, and dlt
-        resolves `sources.survey.api_key` when the source runs."""
+        """The API's base URL and key are settings.survey_base_url and settings.survey_api_key."""
         settings = load_settings()
         if settings.survey_base_url:
+            if not settings.survey_api_key:
+                raise dg.Failure(
+                    description=(
+                        f"The survey API at {settings.survey_base_url} is configured without a key: set VOC_SURVEY_API_KEY, "
+                        "or api_key under [sources.survey] in .dlt/secrets.toml (SOURCES__SURVEY__API_KEY)."
+                    )
+                )
             yield settings.survey_base_url, settings.survey_api_key
             return
         from ingestion.demo.survey_api import start_survey_api

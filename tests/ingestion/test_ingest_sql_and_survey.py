@@ -179,6 +179,20 @@ def test_the_survey_api_and_its_key_can_come_from_dlt_config_alone(ingest, surve
     monkeypatch.setenv("SOURCES__SURVEY__BASE_URL", survey_api.url)
     monkeypatch.setenv("SOURCES__SURVEY__API_KEY", API_KEY)
     with SurveyEndpoint().open() as (base_url, api_key):
-        assert (base_url, api_key) == (survey_api.url, None)
+        assert (base_url, api_key) == (survey_api.url, API_KEY)
         ingest.survey_url, ingest.survey_api_key = base_url, api_key
         assert ingest.run("survey", day(10), day(11), history=True)["responses"] >= 1
+
+
+def test_a_survey_api_configured_without_a_key_fails_saying_where_to_set_it(monkeypatch):
+    """Not dlt's list of every config key it tried: which setting is missing and where it goes."""
+    import dagster as dg
+
+    from dagster_project.lib.survey_endpoint import SurveyEndpoint
+
+    for name in ("VOC_SURVEY_API_KEY", "SOURCES__SURVEY__API_KEY", "VOC_SURVEY_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SOURCES__SURVEY__BASE_URL", "https://survey.example.com/api")
+    with pytest.raises(dg.Failure, match=r"survey.example.com/api is configured without a key: set VOC_SURVEY_API_KEY"):
+        with SurveyEndpoint().open():
+            pass
