@@ -167,15 +167,24 @@ def run_refresh(first_day: str, last_day: str) -> bool:
         from dagster_project.lib.instance import ephemeral_instance
         from dagster_project.lib.summary import print_refresh_summary
 
+        from dagster_project.lib.continuation import AFTER_INGEST, failed_ingest_steps
+
+        run = dict(
+            tags={"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day},
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
         with ephemeral_instance() as instance:
-            result = job.execute_in_process(
-                instance=instance,
-                tags={"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day},
-                raise_on_error=False,
-                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-            )
-    print_refresh_summary(settings.warehouse, result, time.monotonic() - started)
-    return result.success
+            results = [job.execute_in_process(instance=instance, **run)]
+            events = results[0].all_events
+            if failed := failed_ingest_steps([e.step_key for e in events if e.is_step_failure],
+                                             [e.step_key for e in events if e.is_step_success]):
+                # The same as the build_after_failed_ingest job the Dagster daemon's sensor launches.
+                print(f"\n{', '.join(failed)} failed: building staging, codes and marts from what the other sources loaded …")
+                after_ingest = sorted(AFTER_INGEST.resolve(job.asset_layer.asset_graph))
+                results.append(job.execute_in_process(instance=instance, asset_selection=after_ingest, **run))
+    print_refresh_summary(settings.warehouse, results, time.monotonic() - started)
+    return all(result.success for result in results)
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:

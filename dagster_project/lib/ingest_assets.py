@@ -18,6 +18,7 @@ from dagster_dlt.asset_decorator import build_dlt_asset_specs
 from dlt.common.pipeline import SupportsPipeline
 from dlt.extract.source import DltSource
 
+from dagster_project.lib.continuation import INGEST_GROUP, INGEST_STEP_PREFIX
 from dagster_project.lib.keys import SIDE_TABLES, RawTableTranslator, raw_asset_key
 from dagster_project.lib.memory import LARGE_STEP_ROWS, release_memory_after
 from dagster_project.lib.partitions import daily_partitions, is_history_window, single_run
@@ -51,7 +52,7 @@ def build_ingest_assets(
     side_specs = [
         dg.AssetSpec(
             key=raw_asset_key(family, table),
-            group_name="ingest",
+            group_name=INGEST_GROUP,
             kinds={"dlt", "duckdb"},
             description=f"Side table of the {family} load: {'rejected records with reasons' if table == 'quarantine' else 'records seen/loaded/quarantined/deduplicated per file'}.",
         )
@@ -59,7 +60,7 @@ def build_ingest_assets(
     ]
 
     @dg.multi_asset(
-        name=f"ingest_{family}",
+        name=f"{INGEST_STEP_PREFIX}{family}",
         specs=[*resource_specs, *side_specs],
         partitions_def=daily_partitions,
         backfill_policy=single_run,

@@ -23,6 +23,8 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
+from dagster_project.lib.continuation import INGEST_GROUP
+
 SIDE_TABLES = ("quarantine", "load_stats")
 UDF_SOURCE = "udf"
 UDF_SCHEMA = "intermediate"
@@ -59,7 +61,7 @@ class RawTableTranslator(DagsterDltTranslator):
         return default.replace_attributes(
             key=raw_asset_key(family, data.resource.table_name),
             deps=[],
-            group_name="ingest",
+            group_name=INGEST_GROUP,
             kinds={"dlt", "duckdb"},
         )
 

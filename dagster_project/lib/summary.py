@@ -73,9 +73,12 @@ def _not_recoded_history(connection: duckdb.DuckDBPyConnection) -> tuple[str | N
         return current_version, None
 
 
-def print_refresh_summary(warehouse: Path, result, seconds: float) -> None:
-    """Per source: seen/loaded/quarantined/deduplicated of this run; per channel: utterances; then failures."""
-    run_id = result.run_id
+def print_refresh_summary(warehouse: Path, results: list, seconds: float) -> None:
+    """Per source: seen/loaded/quarantined/deduplicated of this refresh; per channel: utterances; then failures.
+
+    `results` are the refresh's runs: the daily refresh, and the build after ingestion when a source failed.
+    """
+    run_id = results[0].run_id
     with warehouse_connection(warehouse, read_only=True) as connection:
         loads = _rows(
             connection,
@@ -111,7 +114,8 @@ def print_refresh_summary(warehouse: Path, result, seconds: float) -> None:
             "count(distinct case when severity = 'critical' then feedback_id end) as critical "
             "from marts.fct_feedback_codes where point_type = 'pain' group by all order by utterances desc limit 5",
         )
-    print(f"\nRun {run_id} finished in {seconds:,.0f} s: {'success' if result.success else 'FAILED'}")
+    outcome = "success" if all(result.success for result in results) else "FAILED"
+    print(f"\nRun {' + '.join(result.run_id for result in results)} finished in {seconds:,.0f} s: {outcome}")
     print(f"\n{'source':<16}{'seen':>10}{'loaded':>10}{'quarantined':>13}{'deduplicated':>14}  adds up")
     for source, seen, loaded, quarantined, deduplicated, adds_up in loads:
         print(f"{source:<16}{seen:>10,}{loaded:>10,}{quarantined:>13,}{deduplicated:>14,}  {'yes' if adds_up else 'NO'}")
@@ -137,15 +141,21 @@ def print_refresh_summary(warehouse: Path, result, seconds: float) -> None:
             print(f"  {l1} / {l2:<16}{count:>8,} utterances{f', {critical} critical' if critical else ''}")
     if older:
         print(f"\nHISTORY NOT RE-CODED: {older.advice(current_version)}")
-    stage_seconds = step_seconds_by_stage(result)
+    stage_seconds = dict.fromkeys(STAGES, 0.0)
+    for result in results:
+        for name, value in step_seconds_by_stage(result).items():
+            stage_seconds[name] += value
     print("\nseconds per stage: " + ", ".join(f"{name} {value:,.1f}" for name, value in stage_seconds.items()))
-    failures = [event for event in result.all_events if event.is_step_failure]
+    failures = [event for result in results for event in result.all_events if event.is_step_failure]
     for event in failures:
         print(f"\nFAILED step {event.step_key}: {failure_reason(event.step_failure_data.error)}")
-    if failures:
+    if failures and len(results) > 1 and results[-1].success:
+        print("The other sources' records went on through staging, codes and marts. Fix the cause and run the "
+              "refresh again: it loads only what is still missing, and builds the days again with it.")
+    elif failures:
         print("Steps after a failed one were not run; what loaded stays loaded. Fix the cause and run the refresh "
               "again: it loads only what is still missing.")
-    for line in unpassed_check_lines(result):
+    for line in (line for result in results for line in unpassed_check_lines(result)):
         print(line)
 
 

@@ -216,17 +216,41 @@ def test_the_same_day_three_times_gives_identical_counts_and_checksums(first_ref
     assert snapshots[0] == snapshots[1] == snapshots[2]
 
 
-def test_day_by_day_refreshes_build_the_audit_of_one_refresh(first_refresh, tmp_path):
-    """audit.quarantine appends the loads it has not seen: the history, then the last day in a second run
-    (whose files hold planted bad records of their own), gives the rows of one refresh of every day."""
+def test_day_by_day_refreshes_with_a_source_down_end_as_one_refresh(first_refresh, tmp_path):
+    """The history, then the last day with the survey API down, then the last day again once it is back.
+
+    The day the API is down, the other channels still reach int_feedback_unified and the marts (they waited
+    for the survey before). audit.quarantine appends the loads it has not seen: in the end it holds the rows
+    of one refresh of every day, and the unified utterances are those of one refresh.
+    """
     first_day, last_day = first_refresh
     warehouse = tmp_path / "voc.duckdb"
     voc = Path(sys.executable).parent / "voc"
     env = {**os.environ, "VOC_WAREHOUSE": str(warehouse)}
     day_before_last = (date.fromisoformat(last_day) - timedelta(days=1)).isoformat()
-    for start, end in [(first_day, day_before_last), (last_day, last_day)]:
-        run = subprocess.run([str(voc), "refresh", "--start", start, "--end", end], env=env, capture_output=True, text=True)
-        assert run.returncode == 0, run.stdout[-3000:]
+
+    def refresh(start: str, end: str, **extra_env: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(voc), "refresh", "--start", start, "--end", end], env={**env, **extra_env},
+                              capture_output=True, text=True, timeout=600)
+
+    def unified_on_last_day(path) -> dict[str, int]:
+        with warehouse_connection(path, read_only=True) as connection:
+            return dict(connection.execute(
+                "select channel, count(*) from intermediate.int_feedback_unified where event_date = ? group by channel",
+                [date.fromisoformat(last_day)],
+            ).fetchall())
+
+    assert refresh(first_day, day_before_last).returncode == 0
+    down = refresh(last_day, last_day, VOC_SURVEY_API_URL="http://127.0.0.1:9", VOC_SURVEY_API_KEY="any")
+    assert down.returncode == 1, down.stdout[-3000:]
+    assert "ingest_survey failed: building staging, codes and marts from what the other sources loaded" in down.stdout
+    assert "FAILED step ingest_survey" in down.stdout and "Connection refused" in down.stdout
+    complete = unified_on_last_day(load_settings().warehouse)
+    assert complete.get("survey"), "the last day has no survey response: this test would not see it missing"
+    assert unified_on_last_day(warehouse) == {channel: n for channel, n in complete.items() if channel != "survey"}
+    back = refresh(last_day, last_day)
+    assert back.returncode == 0, back.stdout[-3000:]
+    assert unified_on_last_day(warehouse) == complete
 
     def quarantine(path) -> list[tuple]:
         with warehouse_connection(path, read_only=True) as connection:

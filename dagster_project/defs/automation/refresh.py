@@ -7,6 +7,7 @@ from collections import defaultdict
 
 import dagster as dg
 
+from dagster_project.lib.continuation import AFTER_INGEST, failed_ingest_steps, partition_tags
 from dagster_project.lib.landing import dated_files, fingerprint, landing_key
 from dagster_project.lib.partitions import daily_partitions
 from dagster_project.settings import load_settings
@@ -17,6 +18,17 @@ daily_refresh = dg.define_asset_job(
     # One process runs every step in order: DuckDB accepts a single writer at a time.
     executor_def=dg.in_process_executor,
     description="Ingest every channel, build staging → intermediate → marts, and run all checks for the chosen days.",
+)
+
+# A source that fails (its API or database down) stops the steps after ingestion for every channel, since
+# they read all the raw tables. This job builds those steps from what the other sources loaded; the sensor
+# below and `voc refresh` run it for the failed run's days when only ingest steps failed.
+build_after_failed_ingest = dg.define_asset_job(
+    name="build_after_failed_ingest",
+    selection=AFTER_INGEST,
+    executor_def=dg.in_process_executor,
+    description="Staging → intermediate → codes → marts and their checks, without ingestion: what the sources "
+    "that did load carry through when another source failed.",
 )
 
 daily_refresh_schedule = dg.build_schedule_from_partitioned_job(
@@ -62,3 +74,27 @@ def _seen_by_name(seen: dict[str, str], path) -> bool:
     """A cursor written before files were keyed by their path held name -> fingerprint of name, size and
     mtime: a file it holds unchanged is not new. Fingerprinted again only when such a key is there."""
     return path.name in seen and seen[path.name] == fingerprint(path, path.name)
+
+
+@dg.run_failure_sensor(
+    monitored_jobs=[daily_refresh],
+    request_job=build_after_failed_ingest,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def build_after_failed_ingest_sensor(context: dg.RunFailureSensorContext):
+    """When only ingest steps of a daily refresh failed, build the rest for the same days from what the other
+    sources loaded: one source down must not keep every channel's marts a day behind."""
+    succeeded = context.instance.get_records_for_run(
+        context.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS, limit=1000
+    ).records
+    failed = failed_ingest_steps(
+        [event.step_key for event in context.get_step_failure_events()],
+        [record.event_log_entry.step_key for record in succeeded],
+    )
+    if not failed:
+        return dg.SkipReason("a step after ingestion failed, or no source loaded: nothing to carry through")
+    context.log.info(f"{', '.join(failed)} failed in run {context.dagster_run.run_id}: building the rest without them")
+    return dg.RunRequest(
+        run_key=f"after-failed-ingest:{context.dagster_run.run_id}",
+        tags=partition_tags(context.dagster_run.tags),
+    )
