@@ -94,7 +94,9 @@ def build_after_failed_ingest_sensor(context: dg.RunFailureSensorContext):
     if not failed:
         return dg.SkipReason("a step after ingestion failed, or no source loaded: nothing to carry through")
     context.log.info(f"{', '.join(failed)} failed in run {context.dagster_run.run_id}: building the rest without them")
+    days = partition_tags(context.dagster_run.tags)  # a range of days (a backfill) stays in its tags
     return dg.RunRequest(
         run_key=f"after-failed-ingest:{context.dagster_run.run_id}",
-        tags=partition_tags(context.dagster_run.tags),
+        partition_key=days.pop("dagster/partition", None),
+        tags=days,
     )
