@@ -164,10 +164,9 @@ def run_refresh(first_day: str, last_day: str) -> bool:
     started = time.monotonic()
     print(f"Refreshing {first_day} … {last_day} into {settings.warehouse}")
     with _frozen_refresh_job() as job:
+        from dagster_project.lib.continuation import AFTER_INGEST, failed_ingest_steps
         from dagster_project.lib.instance import ephemeral_instance
         from dagster_project.lib.summary import print_refresh_summary
-
-        from dagster_project.lib.continuation import AFTER_INGEST, failed_ingest_steps
 
         run = dict(
             tags={"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day},
