@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 
 import dlt
 import orjson
-from dlt.sources.filesystem import FileItemDict
+from dlt.sources.filesystem import FileItemDict, filesystem
 
 from ingestion.common import Window, export_day, export_day_future_limit, strip_control_chars
 from ingestion.quarantine import Rejection
@@ -117,6 +117,33 @@ def _split_csv_line(text: str, delimiter: str) -> list[str]:
     if '"' not in text:
         return text.split(delimiter)
     return next(csv.reader([text], delimiter=delimiter, quotechar='"', strict=True))
+
+
+FILES_PER_PAGE = 100  # dlt's filesystem default
+
+
+def landing_listing(bucket_url: str, file_glob: str):
+    """dlt's `filesystem` listing of a landing folder, page by page; a folder with no export gives one empty page.
+
+    The transformer after it runs once per page: without the empty page, a family whose first load found no
+    export would not declare its table, and dbt's staging view over it would fail every channel's build
+    until the first export arrived.
+    """
+
+    @dlt.resource(name="landing_listing")
+    def pages() -> Iterator[list[FileItemDict]]:
+        page: list[FileItemDict] = []
+        listed = False
+        for file in filesystem(bucket_url=bucket_url, file_glob=file_glob):  # iterated, a resource yields items
+            page.append(file)
+            if len(page) == FILES_PER_PAGE:
+                listed = True
+                yield page
+                page = []
+        if page or not listed:
+            yield page
+
+    return pages
 
 
 def landing_files(

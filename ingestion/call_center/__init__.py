@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import dlt
-from dlt.sources.filesystem import filesystem
 
 from ingestion.common import Window, default_run_id
-from ingestion.files import csv_reader, landing_files
+from ingestion.files import csv_reader, landing_files, landing_listing
 from ingestion.records import TableSpec
 
 CALLS = TableSpec(
@@ -46,5 +45,5 @@ def call_center_source(
 ):
     """``calls_YYYY-MM-DD.csv`` files under ``bucket_url`` whose export day is in [window_start, window_end)."""
     window = Window.of(window_start, window_end, is_history_window)
-    files = filesystem(bucket_url=bucket_url, file_glob="calls_*.csv")
+    files = landing_listing(bucket_url, "calls_*.csv")
     return files | landing_files(CALLS, csv_reader("gb18030"), window, pii_salt, run_id or default_run_id())

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import dlt
-from dlt.sources.filesystem import filesystem
 
 from ingestion.common import Window, default_run_id
-from ingestion.files import landing_files, read_jsonl
+from ingestion.files import landing_files, landing_listing, read_jsonl
 from ingestion.records import TableSpec
 
 POSTS = TableSpec(
@@ -46,5 +45,5 @@ def public_opinion_source(
 ):
     """``posts_YYYY-MM-DD*.jsonl`` files (supplements included) under ``bucket_url`` whose export day is in the window."""
     window = Window.of(window_start, window_end, is_history_window)
-    files = filesystem(bucket_url=bucket_url, file_glob="posts_*.jsonl")
+    files = landing_listing(bucket_url, "posts_*.jsonl")
     return files | landing_files(POSTS, read_jsonl, window, pii_salt, run_id or default_run_id())

@@ -121,3 +121,16 @@ def test_no_raw_phone_or_id_card_outside_free_text(ingest):
             digits = ["".join(ch for ch in str(value) if ch.isdigit() or ch == "X") for (value,) in values]
             leaked = [d for d in digits if any(secret in d for secret in secrets)]
             assert not leaked, f"{schema}.{table}.{column} holds raw PII"
+
+
+def test_a_first_load_before_the_first_export_creates_the_table(ingest):
+    """A channel whose exports start after go-live: dbt's staging view over its table must exist already."""
+    for name in (ingest.landing / "public_opinion").iterdir():
+        name.unlink()
+    assert ingest.run("public_opinion", day(10), day(11), history=True) == {"posts": 0}
+    columns = [row[0] for row in ingest.query(
+        "select column_name from information_schema.columns where table_schema = 'raw_public_opinion' "
+        "and table_name = 'posts' order by ordinal_position"
+    )]
+    assert columns[0] == "post_id" and "_voc_source_file" in columns
+    assert ingest.run("public_opinion", day(10), day(11), history=True) == {}
