@@ -3,8 +3,11 @@
 jieba's global tokenizer is shared by every library in the process and caches to the temp dir;
 a private `Tokenizer` with its own cache dir keeps our user words out of other code and makes
 start-up cheap on the second run. Paddle mode is never enabled. The C++ drop-in jieba-fast-dat
-is used when installed: with HMM off its output equals jieba's (benchmarks/bench_classify.py
-measures that), and it is about ten times faster.
+is used when installed: with HMM off it is about five times faster, and its words are jieba's for
+97 % of texts, not all (benchmarks/bench_classify.py prints both: 19,403 of 20,000 texts segmented
+alike, 1.4 against 7.5 MB/s). The classifier's analyses of the 22,027 real texts in
+shared/data/real are the same for 21,978 (99.8 %), and `voc eval --real` prints the same scores to
+three decimals with either engine (car aspect precision 0.743 against 0.744); measured 2026-12-04.
 """
 from __future__ import annotations
 
