@@ -132,16 +132,9 @@ def landing_listing(bucket_url: str, file_glob: str):
 
     @dlt.resource(name="landing_listing")
     def pages() -> Iterator[list[FileItemDict]]:
-        page: list[FileItemDict] = []
-        listed = False
-        for file in filesystem(bucket_url=bucket_url, file_glob=file_glob):  # iterated, a resource yields items
-            page.append(file)
-            if len(page) == FILES_PER_PAGE:
-                listed = True
-                yield page
-                page = []
-        if page or not listed:
-            yield page
+        files = list(filesystem(bucket_url=bucket_url, file_glob=file_glob))  # iterated, a resource yields items
+        for start in range(0, max(len(files), 1), FILES_PER_PAGE):  # an empty folder: one empty page
+            yield files[start : start + FILES_PER_PAGE]
 
     return pages
 

@@ -6,7 +6,8 @@ from collections.abc import Iterable, Mapping
 
 import dagster as dg
 
-INGEST_GROUP = "ingest"
+from dagster_project.lib.keys import INGEST_GROUP
+
 INGEST_STEP_PREFIX = "ingest_"
 # Every asset after ingestion (with its checks): staging, intermediate, codes, marts.
 AFTER_INGEST = dg.AssetSelection.all() - dg.AssetSelection.groups(INGEST_GROUP)

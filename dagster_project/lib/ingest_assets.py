@@ -18,8 +18,8 @@ from dagster_dlt.asset_decorator import build_dlt_asset_specs
 from dlt.common.pipeline import SupportsPipeline
 from dlt.extract.source import DltSource
 
-from dagster_project.lib.continuation import INGEST_GROUP, INGEST_STEP_PREFIX
-from dagster_project.lib.keys import SIDE_TABLES, RawTableTranslator, raw_asset_key
+from dagster_project.lib.continuation import INGEST_STEP_PREFIX
+from dagster_project.lib.keys import INGEST_GROUP, SIDE_TABLES, RawTableTranslator, raw_asset_key
 from dagster_project.lib.memory import LARGE_STEP_ROWS, release_memory_after
 from dagster_project.lib.partitions import daily_partitions, is_history_window, single_run
 from dagster_project.lib.pii_salt import check_and_record_salt

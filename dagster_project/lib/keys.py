@@ -23,9 +23,8 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from dagster_project.lib.continuation import INGEST_GROUP
-
 SIDE_TABLES = ("quarantine", "load_stats")
+INGEST_GROUP = "ingest"  # every asset a dlt load writes
 UDF_SOURCE = "udf"
 UDF_SCHEMA = "intermediate"
 

@@ -155,8 +155,9 @@ def print_refresh_summary(warehouse: Path, results: list, seconds: float) -> Non
     elif failures:
         print("Steps after a failed one were not run; what loaded stays loaded. Fix the cause and run the refresh "
               "again: it loads only what is still missing.")
-    for line in (line for result in results for line in unpassed_check_lines(result)):
-        print(line)
+    for result in results:
+        for line in unpassed_check_lines(result):
+            print(line)
 
 
 def failure_reason(error) -> str:
