@@ -228,11 +228,14 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from udfs.codeframe.schema import CodeframeError
 
     try:
-        rows = classify_file(args.input, args.output, codeframe_path=args.codeframe or load_settings().codeframe,
+        rows, unreadable = classify_file(args.input, args.output, codeframe_path=args.codeframe or load_settings().codeframe,
                              text_col=args.text_column, id_col=args.id_column, progress=True)
     except (FileNotFoundError, ValueError, CodeframeError) as error:
         raise SystemExit(f"voc classify: {error}") from None
     print(f"coded {rows:,} rows → {args.output}")
+    if unreadable:
+        print(f"{unreadable:,} of them unreadable in {args.input}: written uncoded, each with an \"error\" that "
+              "names its line or item; fix those and code the file again")
     return 0
 
 

@@ -19,6 +19,7 @@ from tqdm import tqdm
 from udfs.codeframe.classifier import FRAME_COLUMNS, METHOD, UNCODED, Analysis, get_classifier, no_cyclic_gc
 
 ID_COLUMNS = ("id", "feedback_id", "record_id")
+ERROR_COLUMN = "_unreadable"  # set by read_table on rows it could not read; written out as the row's "error"
 PARALLEL_MIN_TEXTS = 20_000  # below this, starting workers costs more than it saves
 SPREADSHEET_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods")
 PROGRESS_MIN_ROWS = 10_000  # below this `voc classify` finishes before a bar says anything
@@ -331,13 +332,13 @@ def _worker_init(codeframe_path: str | None) -> None:
 
 
 def read_table(path: str | Path, text_col: str = "text") -> pd.DataFrame:
-    """CSV (UTF-8, else GB18030), JSON Lines, or a JSON array of objects; unreadable JSON lines become
-    empty-text rows."""
+    """CSV (UTF-8, else GB18030), JSON Lines, or a JSON array of objects; an unreadable JSON line or item
+    becomes an empty-text row whose ERROR_COLUMN says what was wrong and where."""
     path = Path(path)
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         with path.open(encoding="utf-8-sig", errors="replace") as handle:  # -sig: a byte-order mark is not text
             rows = _json_array(handle, path) if _starts_with(handle, "[") else _json_lines(handle, text_col)
-        frame = pd.DataFrame(rows)
+        frame = pd.DataFrame(rows, dtype=object)  # object: an id column with a gap keeps 7 as 7, not 7.0
     elif path.suffix.lower() in SPREADSHEET_SUFFIXES:
         raise ValueError(f"{path}: a spreadsheet; save it as CSV (UTF-8) or export JSON Lines, then code that file")
     else:
@@ -377,7 +378,7 @@ def _json_lines(handle, text_col: str) -> list[dict]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
-            record = {"_error": f"invalid_json at line {line_number}"}
+            record = {ERROR_COLUMN: f"invalid JSON at line {line_number}"}
         rows.append(record if isinstance(record, dict) else {text_col: str(record)})
     return rows
 
@@ -389,14 +390,15 @@ def _json_array(handle, path: Path) -> list[dict]:
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}; "
                          "fix it, or export one JSON object per line (JSON Lines)") from None
-    return [record if isinstance(record, dict) else {"_error": f"not an object at item {index}"}
+    return [record if isinstance(record, dict) else {ERROR_COLUMN: f"not a JSON object at item {index}"}
             for index, record in enumerate(records, start=1)]
 
 
 def classify_file(in_path: str | Path, out_path: str | Path, codeframe_path: str | Path | None = None,
                   text_col: str = "text", workers: int | None = None, id_col: str | None = None,
-                  progress: bool = False) -> int:
-    """Code every row of a CSV/JSONL file with a `text` column; write one JSONL line per row. Returns rows.
+                  progress: bool = False) -> tuple[int, int]:
+    """Code every row of a CSV/JSONL file with a `text` column; write one JSONL line per row. Returns (rows,
+    unreadable rows: written uncoded with their "error").
     `id_col` names the column kept as each row's id (default: the first of id, feedback_id, record_id; else
     the row number). `progress` shows a bar on stderr for files of PROGRESS_MIN_ROWS rows or more."""
     frame = read_table(in_path, text_col)
@@ -404,6 +406,8 @@ def classify_file(in_path: str | Path, out_path: str | Path, codeframe_path: str
         raise ValueError(f"{in_path}: no {id_col!r} column for --id-column (columns: {', '.join(map(str, frame.columns))})")
     id_col = id_col or next((name for name in ID_COLUMNS if name in frame.columns), None)
     ids = frame[id_col].tolist() if id_col else list(range(1, len(frame) + 1))
+    errors = frame[ERROR_COLUMN].tolist() if ERROR_COLUMN in frame.columns else [None] * len(frame)
+    unreadable = sum(isinstance(error, str) for error in errors)
     codeframe = str(codeframe_path) if codeframe_path else None
     workers = parallel_workers(len(frame), workers if workers is not None else min(2, os.cpu_count() or 1))
     texts = frame[text_col].tolist()
@@ -414,12 +418,15 @@ def classify_file(in_path: str | Path, out_path: str | Path, codeframe_path: str
     out_path.parent.mkdir(parents=True, exist_ok=True)
     bar = tqdm(total=len(ids), desc="coding", unit="rows", unit_scale=True, disable=not progress or len(ids) < PROGRESS_MIN_ROWS)
     with out_path.open("w", encoding="utf-8") as handle, bar:
-        for row, (row_id, item) in enumerate(zip(ids, iter_compact(texts, codeframe, workers)), start=1):
-            handle.write(json.dumps(compact_record(row_id, item, version, names), ensure_ascii=False) + "\n")
+        for row, (row_id, error, item) in enumerate(zip(ids, errors, iter_compact(texts, codeframe, workers)), start=1):
+            record = compact_record(row_id, item, version, names)
+            if isinstance(error, str):
+                record["error"] = error
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             if row % CHUNK_TEXTS == 0:  # a bar update per row would cost more than coding the row
                 bar.update(CHUNK_TEXTS)
         bar.update(len(ids) % CHUNK_TEXTS)
-    return len(ids)
+    return len(ids), unreadable
 
 
 def compact_record(row_id, item: Compact, version: str, names: dict) -> dict:

@@ -177,16 +177,22 @@ def test_classify_file_csv_and_jsonl(tmp_path):
     csv_path = tmp_path / "in.csv"
     pd.DataFrame({"id": [7, 8], "text": ["后备箱太小", ""]}).to_csv(csv_path, index=False)
     jsonl_path = tmp_path / "in.jsonl"
-    jsonl_path.write_text('{"id": "x1", "text": "续航虚标严重"}\n{broken json\n{"id": "x3", "text": "很好"}\n',
+    jsonl_path.write_text('{"id": 1, "text": "续航虚标严重"}\n{broken json\n{"id": 3, "text": "很好"}\n',
                           encoding="utf-8")
     for source in (csv_path, jsonl_path):
         out = tmp_path / f"{source.stem}_{source.suffix[1:]}.jsonl"
-        rows = classify_file(source, out)
+        rows, unreadable = classify_file(source, out)
         lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
         assert len(lines) == rows == (2 if source == csv_path else 3)
+        assert unreadable == (0 if source == csv_path else 1)
         assert all({"id", "codes", "sentiment", "uncoded", "codeframe_version"} <= set(line) for line in lines)
     first = json.loads((tmp_path / "in_csv.jsonl").read_text(encoding="utf-8").splitlines()[0])
     assert first["id"] == 7 or first["id"] == "7"
+    # JSON ids keep their type beside a line without one; the unreadable line says where it was
+    coded = [json.loads(line) for line in (tmp_path / "in_jsonl.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [line["id"] for line in coded] == [1, None, 3] and isinstance(coded[0]["id"], int)  # not 1.0
+    assert [line.get("error") for line in coded] == [None, "invalid JSON at line 2", None]
+    assert coded[1]["uncoded"] and coded[1]["sentiment"] == 0
     assert first["codes"][0]["code"] == "PRD.SPC.TRUNK" and first["codes"][0]["l1"] == "产品"
 
 
