@@ -348,6 +348,8 @@ class Classifier:
                 self._aspects_follow_learned(norm, hits, learned)
             score = learned
         if not hits:
+            if not _WORD.search(norm):
+                score = 0.0  # digits, punctuation, emoji: no word to hold an opinion (the n-grams of 12345 lean negative)
             return sentiment.label(score), sentiment.squash(score), (self._uncoded(score, suggestion),)
         ordered = tuple(sorted(hits.values(), key=_hit_order)) if len(hits) > 1 else tuple(hits.values())
         return sentiment.label(score), sentiment.squash(score), ordered
@@ -785,6 +787,7 @@ class _OpinionScorer:
 
 # An amount of time. Each alternative starts only where its run of digits or numerals starts: a run
 # matched from every position inside it made a long string of digits quadratic (100k digits: 329 s).
+_WORD = re.compile(r"[^\W\d_]")  # a letter of any script: a Chinese character, a Latin letter …
 _AMOUNT = r"(?:(?<!\d)\d+|(?<![一两二三四五六七八九十半])[一两二三四五六七八九十半]+)"
 
 # When the lexicon leaves an opinionated text at zero: patterns that carry a verdict in any domain.

@@ -108,8 +108,10 @@ class SentimentModel:
         and a neutral answer there was a third of the car-clause errors."""
         if positions == 0:
             return rule_score
-        z = self.logit(rule_score, ngram_sum, positions)
         rules_silent = rule_features(rule_score)[1] == 0
+        if rules_silent and not aspect_coded and ngram_sum == 0.0:
+            return 0.0  # no n-gram the model knows: the logit would be its bias, the training corpora's prior
+        z = self.logit(rule_score, ngram_sum, positions)
         weak = -self.neutral_margin < z < self.neutral_margin
         return 0.0 if rules_silent and weak and not aspect_coded else z
 

@@ -75,6 +75,14 @@ def test_empty_text_stays_neutral():
     assert get_classifier().analyse("😀").sentiment in (-1, 0, 1)
 
 
+@pytest.mark.parametrize("text", ["12345", "1", "2024", "？？？", "！！！。。。", "😀😀", "👍", "龘靐齉"])
+def test_a_text_with_no_word_or_no_known_ngram_stays_neutral(text):
+    """Digit n-grams carry the delivery reviews' 等了1个小时 and the bias the corpora's share of complaints:
+    neither is an opinion of a text that is only a number, punctuation, emoji or characters never seen."""
+    assert get_classifier().analyse(text).sentiment == 0
+    assert get_classifier().analyse("订单1234567没送到").sentiment == -1  # digits beside words still count
+
+
 def test_safety_failure_stays_negative_and_critical():
     analysis = get_classifier().analyse("高速上突然熄火了，吓死了，不过销售态度很好很热情")
     assert analysis.sentiment == -1
