@@ -262,19 +262,23 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     generate = commands.add_parser("generate", help="write a demo landing zone and its planted truth")
-    generate.add_argument("--customers", type=int, default=DEMO_CUSTOMERS)
-    generate.add_argument("--days", type=int, default=DEMO_DAYS)
-    generate.add_argument("--seed", type=int, default=DEMO_SEED)
+    generate.add_argument("--customers", type=int, default=DEMO_CUSTOMERS, help="CRM customers (default: %(default)s)")
+    generate.add_argument("--days", type=int, default=DEMO_DAYS, help="days of exports, ending --end-date (default: %(default)s)")
+    generate.add_argument("--seed", type=int, default=DEMO_SEED, help="the same seed writes the same world (default: %(default)s)")
     generate.add_argument("--out", help="landing dir (default: VOC_LANDING); truth goes to OUT/../truth")
-    generate.add_argument("--end-date", type=_parse_day, default=date(2026, 3, 31), help="last day of the world")
+    generate.add_argument("--end-date", type=_parse_day, default=date(2026, 3, 31), help="last day of the world (default: %(default)s)")
     generate.add_argument("--no-plants", action="store_true", help="same world without planted causes, spikes or breakpoints")
     generate.add_argument("--overwrite", action="store_true", help="replace the landing files and truth already in OUT")
     generate.set_defaults(handler=cmd_generate)
 
-    refresh = commands.add_parser("refresh", help="run the daily refresh in-process for some days")
-    refresh.add_argument("--date", type=_parse_day)
-    refresh.add_argument("--start", type=_parse_day)
-    refresh.add_argument("--end", type=_parse_day, help="last day, inclusive")
+    refresh = commands.add_parser(
+        "refresh", help="run the daily refresh in-process for some days",
+        description="Load the landing zone (VOC_LANDING) into the warehouse (VOC_WAREHOUSE), build the dbt models, "
+                    "code the utterances and run the checks for the given days (Asia/Shanghai); without a day, every "
+                    "day the landing zone holds. Prints per-source loaded/quarantined counts; exits 1 when a step failed.")
+    refresh.add_argument("--date", type=_parse_day, help="one day, YYYY-MM-DD (e.g. yesterday's, as the 06:00 schedule does)")
+    refresh.add_argument("--start", type=_parse_day, help="first day, YYYY-MM-DD (a backfill, e.g. after an outage)")
+    refresh.add_argument("--end", type=_parse_day, help="last day, inclusive (default: --start)")
     refresh.set_defaults(handler=cmd_refresh)
 
     classify = commands.add_parser("classify", help="code a CSV/JSONL file with a `text` column against the codeframe")
@@ -294,7 +298,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--detail", action="store_true", help="also print per-leaf and per-L2 tables")
     evaluate.set_defaults(handler=cmd_eval)
 
-    demo = commands.add_parser("demo", help="generate the demo world if absent, refresh every day, print a summary")
+    demo = commands.add_parser(
+        "demo", help="generate the demo world if absent, refresh every day, print a summary",
+        description=f"Generate the demo world into VOC_LANDING when it holds none ({DEMO_CUSTOMERS:,} customers × {DEMO_DAYS} "
+                    f"days, seed {DEMO_SEED}), refresh every day it holds into VOC_WAREHOUSE, print the summary and how "
+                    "to query the warehouse. Run it again: only what is new loads.")
     demo.set_defaults(handler=cmd_demo)
     return parser
 
