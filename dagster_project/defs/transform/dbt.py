@@ -50,7 +50,7 @@ class VenvDbtCliResource(DbtCliResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         super().setup_for_execution(context)
-        if warm_for_run(context.dagster_run.tags if context.dagster_run else {}):
+        if warm_for_run(context.run.tags if context.run else {}):
             self._warm = WarmDbt(dbt_project.project_dir, dbt_project.project_dir / dbt_project.target_path, self.target)
             os.environ[SOCKET_VARIABLE] = self._warm.socket_path  # dagster-dbt passes os.environ to dbt
 
