@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import dagster as dg
@@ -59,6 +60,11 @@ def step_seconds_by_stage(result) -> dict[str, float]:
         if (name := stage(step_key)) is not None:
             totals[name] += seconds
     return totals
+
+
+def coded_percent(share: float) -> str:
+    """Rounded down to 0.1 %: 2,809 uncoded of 32,000 texts is 99.6 %, and only all of them is 100.0 %."""
+    return f"{math.floor(share * 1000 + 1e-9) / 10:.1f}%"  # 1e-9: 0.996 * 1000 may be 995.99…
 
 
 def _not_recoded_history(connection: duckdb.DuckDBPyConnection) -> tuple[str | None, NotRecoded | None]:
@@ -132,7 +138,7 @@ def print_refresh_summary(warehouse: Path, results: list, seconds: float) -> Non
         )
     print(f"\n{'channel':<16}{'utterances':>12}{'with text':>11}{'coded':>8}  days")
     for channel, count, with_text, first, last, coded_share in channels:
-        coded = f"{coded_share:.0%}" if coded_share is not None else "–"
+        coded = coded_percent(coded_share) if coded_share is not None else "–"
         with_text = f"{with_text:,}" if with_text is not None else "–"
         print(f"{channel:<16}{count:>12,}{with_text:>11}{coded:>8}  {first} … {last}")
     if pains:

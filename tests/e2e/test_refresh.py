@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from dagster_project.cli import run_refresh
+from dagster_project.lib.summary import coded_percent
 from dagster_project.lib.warehouse import warehouse_connection
 from dagster_project.settings import DBT_PROJECT_DIR, load_settings
 from ingestion.demo.dirty import QUARANTINE_REASON_OF_KIND as QUARANTINED_KINDS
@@ -116,7 +117,8 @@ def test_the_summary_gives_the_coded_share_of_utterances_with_text(first_refresh
     assert total > with_text, "the premise: some store visits carry no comment"
     _, utterances, shown_with_text, shown_share, *_ = printed["store"]
     assert (utterances, shown_with_text) == (f"{total:,}", f"{with_text:,}")
-    assert shown_share == f"{coded / with_text:.0%}"
+    assert shown_share == coded_percent(coded / with_text)
+    assert coded_percent(0.99999) == "99.9%" and coded_percent(1.0) == "100.0%"  # never rounded up to "all"
 
 
 def test_ingestion_in_dagster_refuses_a_salt_the_warehouse_was_not_built_with(first_refresh, monkeypatch, capsys):
