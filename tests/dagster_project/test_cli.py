@@ -86,6 +86,13 @@ def test_classify_reads_a_json_array_file(tmp_path):
         main(["classify", "--in", str(broken), "--out", str(out)])
 
 
+def test_classify_names_the_line_of_a_malformed_csv_and_what_to_do(tmp_path):
+    source = tmp_path / "export.csv"
+    source.write_text("id,text\n1,刹车失灵\n2,车机黑屏,多余,字段\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"not a well-formed CSV \(Expected 2 fields in line 3, saw 4\); a text holding a comma"):
+        main(["classify", "--in", str(source), "--out", str(tmp_path / "out.jsonl")])
+
+
 def test_generate_refuses_to_replace_a_landing_zone_unless_told(tmp_path, capsys):
     """`voc generate --out` into a landing zone that holds files wiped them without a word."""
     landing = tmp_path / "world" / "landing"

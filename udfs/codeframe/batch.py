@@ -359,6 +359,10 @@ def _read_csv(path: Path) -> pd.DataFrame:
                 continue
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path}: the file is empty (not even a header line)") from None
+    except pd.errors.ParserError as error:
+        raise ValueError(f"{path}: not a well-formed CSV ({str(error).removeprefix('Error tokenizing data. C error: ').strip()}); "
+                         "a text holding a comma, quote or line break must be in double quotes, with its quotes doubled; "
+                         "fix that line, or export JSON Lines, where a bad line is reported and the others are coded") from None
     raise ValueError(f"{path}: neither UTF-8 nor GB18030 text (a binary file?); export it as CSV (UTF-8) or JSON Lines")
 
 
