@@ -252,7 +252,7 @@ def build_world(customers: int, days: int, seed: int, end_date: date) -> World:
         decoys.append((platform, handle, nickname, idx))
 
     strangers = []
-    for i in range(max(60, customers // 2)):
+    for _ in range(max(60, customers // 2)):
         platform = _weighted(rng, [p[0] for p in ref.PLATFORMS], [p[1] for p in ref.PLATFORMS])
         city = _weighted(rng, ref.CITIES, city_weights)[0]
         strangers.append((platform, f"{platform[:2]}_{rng.randrange(10 ** 9):09d}",

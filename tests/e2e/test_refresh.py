@@ -179,7 +179,7 @@ def test_a_new_codeframe_version_keeps_history_in_the_fact_and_names_the_backfil
     tests = subprocess.run([str(dbt), "test", "--select", "fct_feedback_codes", "--project-dir", str(DBT_PROJECT_DIR),
                             "--profiles-dir", str(DBT_PROJECT_DIR)], env=env, capture_output=True, text=True, timeout=600)
     assert tests.returncode == 0, tests.stdout[-3000:]
-    assert (f"HISTORY NOT RE-CODED: " in result.stdout
+    assert ("HISTORY NOT RE-CODED: " in result.stdout
             and f"coded with codeframe {old_version}, not the current 99.0.0. Re-code them: voc refresh "
                 f"--start {first_refresh[0]} --end {window_start - timedelta(days=1)}" in result.stdout)
 

@@ -160,7 +160,7 @@ class Classifier:
         self._span_cache: dict[tuple, tuple] = {}  # the current generation (see `_cached_span_entry`)
         self._span_cache_old: dict[tuple, tuple] = {}
         self._negator_pieces: dict[str, bool] = {}  # see `_reads_negation`
-        for index, (term, role) in enumerate(roles.items()):
+        for index, term in enumerate(roles):
             if SEGMENT.fullmatch(term):  # a term spanning punctuation can never sit inside one segment
                 self._automaton.add_word(term, (len(term), index))
         self._automaton.make_automaton()
@@ -630,7 +630,7 @@ class Classifier:
         has_opinion = bool(result.unit_values) or result.suggestion or result.unmet or bool(borrowed)
         candidates = []
         excluded: dict[int, bool] = {}  # per leaf: one search of the clause, not one per evidence span
-        for index, (start, end, role) in enumerate(clause_units):
+        for index, (_, _, role) in enumerate(clause_units):
             if not role.leaves or (role.needs_opinion and not has_opinion):
                 continue
             for leaf_index in role.leaves:

@@ -177,7 +177,7 @@ def load_codeframe(path: str | Path | None = None) -> Codeframe:
     point_type = _word_lists(check, top["point_type"], "point_type", ("suggestion_cues", "unmet_need_cues"))
     severity = _word_lists(check, top["severity"], "severity", ("critical_cues", "major_cues"))
     rules = _rules(check, top.get("rules"), leaves)
-    for l2_id, node in l2.items():
+    for l2_id in l2:
         if not any(leaf.parent == l2_id for leaf in leaves.values()):
             check.problems.append(f"{path}:1: l2.{l2_id}: has no leaves")
     if check.problems:
