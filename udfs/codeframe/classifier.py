@@ -198,7 +198,7 @@ class Classifier:
         openers = [_leading_strings(pattern) for _, pattern in rules["critical_patterns"]]
         self._critical_openers = _any_of(s for found in openers for s in found) if openers and all(openers) else None
         self.tokenizer = Tokenizer(user_words=(kw for leaf in self.leaves for kw in leaf.keywords),
-                                   cache_dir=cache_dir)
+                                   cache_dir=cache_dir, head_nouns=rules["head_nouns"])
 
     def _roles(self) -> dict[str, Role]:
         """Merge what every term means, then give problem keywords (漏水, 刹车失灵) their own polarity."""

@@ -191,13 +191,14 @@ def _rules(check: _Checker, node, leaves: dict) -> dict:
     code only when their clause holds an opinion), critical_patterns ({leaf, pattern}: a safety failure
     phrased freely, e.g. 气囊一个都没弹出来), not_critical (negated cues: 没有自燃), generic (keywords that
     yield to a more specific aspect of their clause or of the clause before), summary (verdict keywords,
-    不推荐/避雷, that code only when nothing more specific is coded in the utterance)."""
+    不推荐/避雷, that code only when nothing more specific is coded in the utterance), head_nouns (效果, 系统:
+    a dictionary word made of a keyword and one of them is cut before it, so 导航系统 codes 导航)."""
     out: dict = {"non_customer": (), "needs_opinion": (), "critical_patterns": (), "not_critical": (),
-                 "generic": (), "summary": ()}
+                 "generic": (), "summary": (), "head_nouns": ()}
     if node is None:
         return out
     fields = check.mapping(node, "rules") or {}
-    for name in ("non_customer", "needs_opinion", "not_critical", "generic", "summary"):
+    for name in ("non_customer", "needs_opinion", "not_critical", "generic", "summary", "head_nouns"):
         if name in fields:
             out[name] = check.words(fields[name], f"rules.{name}")
     for name in ("non_customer", "not_critical"):

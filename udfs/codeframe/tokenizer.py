@@ -31,7 +31,7 @@ def default_cache_dir() -> Path:
 class Tokenizer:
     """Word boundaries of a text, from jieba with HMM off (deterministic, dictionary words only)."""
 
-    def __init__(self, user_words=(), cache_dir: str | Path | None = None, engine=None):
+    def __init__(self, user_words=(), cache_dir: str | Path | None = None, engine=None, head_nouns=()):
         engine = engine or _jieba_engine
         cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         cache_dir.mkdir(parents=True, exist_ok=True)
@@ -43,9 +43,22 @@ class Tokenizer:
         # An absolute path: jieba joins a relative one to tmp_dir, jieba-fast-dat to the working directory.
         self._jieba.cache_file = str(cache_dir.resolve() / f"{engine.__name__}.cache")
         self._jieba.initialize()  # jieba-fast-dat ignores its dictionary without this
-        for word in sorted(set(user_words)):
-            if len(word) > 1 and not word.isascii():
-                self._jieba.add_word(word)
+        words = sorted({word for word in user_words if len(word) > 1 and not word.isascii()})
+        for word in words:
+            self._jieba.add_word(word)
+        self._split_before_head_nouns(words, head_nouns)
+
+    def _split_before_head_nouns(self, words: list[str], head_nouns) -> None:
+        """A dictionary word made of a user word and a generic head noun (导航系统, 音响效果: one word each in
+        jieba's dictionary) is cut before the noun, so the user word meets a word boundary and codes; a
+        compound that is a user word itself (空调效果) stays whole."""
+        known = set(words)
+        frequency = getattr(self._jieba, "get_freq", None) or self._jieba.FREQ.get  # jieba-fast-dat / jieba
+        for word in words:
+            for head in head_nouns:
+                compound = word + head
+                if compound not in known and frequency(compound):
+                    self._jieba.del_word(compound)
 
     def cut(self, text: str) -> list[str]:
         return self._jieba.lcut(text, HMM=False)

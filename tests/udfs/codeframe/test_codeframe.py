@@ -718,3 +718,9 @@ def test_the_codeframe_reads_the_same_with_libyamls_parser_and_pythons(monkeypat
     monkeypatch.setattr(schema, "_YAML_LOADER", PythonLoader)
     assert load_codeframe() == fast
     assert parsed_in_python  # the comparison really was against the pure-Python parser
+
+
+@pytest.mark.parametrize("text, code", [("导航系统不好用", "PRD.INF.NAV"), ("音响效果很震撼", "PRD.INF.AUDIO"),
+                                        ("服务质量很好", "AFS.SA.ATT")])
+def test_a_keyword_inside_a_compound_with_a_head_noun_codes(classifier, text, code):
+    assert code in codes(classifier, text)
