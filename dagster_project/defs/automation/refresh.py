@@ -15,8 +15,6 @@ from dagster_project.settings import load_settings
 daily_refresh = dg.define_asset_job(
     name="daily_refresh",
     selection=dg.AssetSelection.all(),
-    # One process runs every step in order: DuckDB accepts a single writer at a time.
-    executor_def=dg.in_process_executor,
     description="Ingest every channel, build staging → intermediate → marts, and run all checks for the chosen days.",
 )
 
@@ -26,7 +24,6 @@ daily_refresh = dg.define_asset_job(
 build_after_failed_ingest = dg.define_asset_job(
     name="build_after_failed_ingest",
     selection=AFTER_INGEST,
-    executor_def=dg.in_process_executor,
     description="Staging → intermediate → codes → marts and their checks, without ingestion: what the sources "
     "that did load carry through when another source failed.",
 )
