@@ -63,7 +63,7 @@ def step_seconds_by_stage(result) -> dict[str, float]:
 
 
 def coded_percent(share: float) -> str:
-    """Rounded down to 0.1 %: 2,809 uncoded of 32,000 texts is 99.6 %, and only all of them is 100.0 %."""
+    """Rounded down to 0.1 %: 32,169 of 32,291 texts coded is 99.6 % (not 100 %); only all of them is 100.0 %."""
     return f"{math.floor(share * 1000 + 1e-9) / 10:.1f}%"  # 1e-9: 0.996 * 1000 may be 995.99…
 
 
