@@ -58,17 +58,23 @@ def _idf() -> tuple[dict[str, float], float]:
     return table, median
 
 
+NOUN_SUFFIXES = frozenset("感性度")  # 冲击 + 感, 舒适 + 性, 灵敏 + 度: a quality named, not an opinion given
+
+
 def _candidate_terms(words: list[str], known: frozenset[str], ignored: frozenset[str]) -> dict[str, tuple[str, ...]]:
     """Topic words (≥ 2 CJK characters, no digit, not an opinion or cue word) that the codeframe does not
-    know, and adjacent pairs of them (香氛 系统), each with the words it is made of."""
-    content = [
-        w if len(w) >= 2 and not w.isascii() and not any(ch.isdigit() for ch in w) and w not in ignored else None
-        for w in words
-    ]
+    know, adjacent pairs of them (香氛 系统), and a word with the noun suffix jieba cut off (冲击 感: 冲击 alone
+    is an opinion word), each with the words it is made of."""
+    wordlike = [len(w) >= 2 and not w.isascii() and not any(ch.isdigit() for ch in w) for w in words]
+    content = [w if like and w not in ignored else None for w, like in zip(words, wordlike)]
     terms = {w: (w,) for w in content if w and w not in known}
     for left, right in zip(content, content[1:]):
         if left and right and left + right not in known:
             terms[left + right] = (left, right)
+    for index in range(len(words) - 1):
+        stem, suffix = words[index], words[index + 1]
+        if wordlike[index] and suffix in NOUN_SUFFIXES and stem + suffix not in known and stem + suffix not in ignored:
+            terms[stem + suffix] = (stem, suffix)
     return terms
 
 

@@ -692,6 +692,17 @@ def test_uncoded_terms_come_from_the_customers_words_not_the_agents_or_opinion_w
     assert example["feedback_id"] == "c1" and "我家猫咪" in example["snippet"]
 
 
+def test_a_quality_noun_jieba_cut_off_its_suffix_is_a_candidate():
+    """冲击感 (shift shock, the demo's most frequent uncoded complaint) never ranked: jieba cuts it into 冲击, an
+    opinion word the mart leaves out, and 感, a single character."""
+    from udfs.codeframe.tables import classifier_uncoded_terms
+
+    texts = ["二挡升三挡有明显的冲击感，像被踹了一脚", "升三挡的时候冲击感很强", "冲击很大"]
+    terms = classifier_uncoded_terms(get_classifier(), pd.DataFrame({"feedback_id": ["a", "b", "c"], "text": texts}))
+    assert terms.loc[terms["term"] == "冲击感", "utterances"].tolist() == [2]
+    assert "冲击" not in set(terms["term"])  # the opinion word alone still names no topic
+
+
 def test_a_phrase_jieba_does_not_know_is_as_specific_as_its_rarest_word():
     from udfs.codeframe.tables import _idf, _term_idf
 
