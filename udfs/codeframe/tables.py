@@ -135,12 +135,13 @@ def uncoded_terms_frame(
 def classifier_uncoded_terms(classifier, uncoded: pd.DataFrame) -> pd.DataFrame:
     """`uncoded_terms_frame` with what the classifier knows: its keywords are known; the lexicon's opinion,
     negation, degree and non-opinion words and the codeframe's wish and severity cues are ignored; only
-    the customer's voice is read, as when coding (agent turns and advisor boilerplate are not candidates)."""
+    the customer's voice is read, as when coding (agent turns and advisor boilerplate are not candidates);
+    words the dictionary lacks are found by jieba's HMM (香氛, 二挡), since they are what analysts add."""
     lexicon, codeframe = classifier.lexicon, classifier.codeframe
     cues = [*codeframe.point_type.values(), *codeframe.severity.values()]
     return uncoded_terms_frame(
         uncoded,
-        cut=classifier.tokenizer.cut,
+        cut=classifier.tokenizer.cut_discovering,
         known_terms={keyword for leaf in classifier.leaves for keyword in leaf.keywords},
         ignored_terms={*lexicon.polarity, *lexicon.negators, *lexicon.degree, *lexicon.blockers,
                        *(word for words in cues for word in words)},

@@ -703,6 +703,15 @@ def test_a_quality_noun_jieba_cut_off_its_suffix_is_a_candidate():
     assert "冲击" not in set(terms["term"])  # the opinion word alone still names no topic
 
 
+def test_a_word_jiebas_dictionary_lacks_is_a_candidate():
+    """香氛 is not in jieba's dictionary: cut without the HMM it is two single characters, never a term."""
+    from udfs.codeframe.tables import classifier_uncoded_terms
+
+    texts = ["希望加个香氛系统", "香氛的味道淡一点就好了", "二挡升三挡有明显的冲击感"]
+    terms = set(classifier_uncoded_terms(get_classifier(), pd.DataFrame({"feedback_id": ["a", "b", "c"], "text": texts}))["term"])
+    assert "香氛" in terms
+
+
 def test_a_phrase_jieba_does_not_know_is_as_specific_as_its_rarest_word():
     from udfs.codeframe.tables import _idf, _term_idf
 
