@@ -25,20 +25,21 @@ MAX_REASON_CHARS = 400
 STAGES = ("ingest (dlt)", "dbt staging/int/audit", "checks (GX)", "codes", "checks of codes (GX)", "dbt marts")
 
 
-def step_seconds_by_stage(result) -> dict[str, float]:
-    """Seconds of the run's steps summed per stage, a step's stage told by what it materialized or checked.
+def step_seconds_by_stage(*results) -> dict[str, float]:
+    """Seconds of the runs' steps summed per stage, a step's stage told by what it materialized or checked.
 
     A GX check counts in the stage of the asset it checks: "checks (GX)" for the loaded and unified
     data (the refresh target's scope), "checks of codes (GX)" for the classifier's output.
     """
-    durations, materialized, gx_checked = {}, {}, {}
-    for event in result.all_events:
+    durations, materialized, gx_checked = {}, {}, {}  # keyed by (run, step): a refresh may take two runs
+    for result, event in ((result, event) for result in results for event in result.all_events):
+        step = (result.run_id, event.step_key)
         if event.is_step_success and event.event_specific_data and event.event_specific_data.duration_ms:
-            durations[event.step_key] = event.event_specific_data.duration_ms / 1000
+            durations[step] = event.event_specific_data.duration_ms / 1000
         elif event.is_step_materialization:
-            materialized.setdefault(event.step_key, set()).add(event.asset_key)
+            materialized.setdefault(step, set()).add(event.asset_key)
         elif event.event_type_value == "ASSET_CHECK_EVALUATION" and event.event_specific_data.check_name.startswith("gx_"):
-            gx_checked.setdefault(event.step_key, set()).add(event.event_specific_data.asset_key)
+            gx_checked.setdefault(step, set()).add(event.event_specific_data.asset_key)
 
     def stage_of_assets(keys: set[dg.AssetKey]) -> str | None:
         schemas = {key.path[0] for key in keys}
@@ -50,14 +51,14 @@ def step_seconds_by_stage(result) -> dict[str, float]:
             return "dbt staging/int/audit"
         return "codes" if schemas else None
 
-    def stage(step_key: str) -> str | None:
-        if step_key in gx_checked:
-            return "checks of codes (GX)" if stage_of_assets(gx_checked[step_key]) == "codes" else "checks (GX)"
-        return stage_of_assets(materialized.get(step_key, set()))
+    def stage(step: tuple[str, str]) -> str | None:
+        if step in gx_checked:
+            return "checks of codes (GX)" if stage_of_assets(gx_checked[step]) == "codes" else "checks (GX)"
+        return stage_of_assets(materialized.get(step, set()))
 
     totals = dict.fromkeys(STAGES, 0.0)
-    for step_key, seconds in durations.items():
-        if (name := stage(step_key)) is not None:
+    for step, seconds in durations.items():
+        if (name := stage(step)) is not None:
             totals[name] += seconds
     return totals
 
@@ -147,10 +148,7 @@ def print_refresh_summary(warehouse: Path, results: list, seconds: float) -> Non
             print(f"  {l1} / {l2:<16}{count:>8,} utterances{f', {critical} critical' if critical else ''}")
     if older:
         print(f"\nHISTORY NOT RE-CODED: {older.advice(current_version)}")
-    stage_seconds = dict.fromkeys(STAGES, 0.0)
-    for result in results:
-        for name, value in step_seconds_by_stage(result).items():
-            stage_seconds[name] += value
+    stage_seconds = step_seconds_by_stage(*results)
     print("\nseconds per stage: " + ", ".join(f"{name} {value:,.1f}" for name, value in stage_seconds.items()))
     failures = [event for result in results for event in result.all_events if event.is_step_failure]
     for event in failures:
