@@ -119,24 +119,19 @@ def _split_csv_line(text: str, delimiter: str) -> list[str]:
     return next(csv.reader([text], delimiter=delimiter, quotechar='"', strict=True))
 
 
-FILES_PER_PAGE = 100  # dlt's filesystem default
-
-
 def landing_listing(bucket_url: str, file_glob: str):
-    """dlt's `filesystem` listing of a landing folder, page by page; a folder with no export gives one empty page.
+    """dlt's `filesystem` listing of a landing folder as one page, empty when the folder holds no export.
 
-    The transformer after it runs once per page: without the empty page, a family whose first load found no
-    export would not declare its table, and dbt's staging view over it would fail every channel's build
-    until the first export arrived.
+    The transformer after it runs once per page, and `filesystem` yields no page for an empty folder:
+    a family whose first load found no export would not declare its table, and dbt's staging view over
+    it would fail every channel's build until the first export arrived.
     """
 
     @dlt.resource(name="landing_listing")
-    def pages() -> Iterator[list[FileItemDict]]:
-        files = list(filesystem(bucket_url=bucket_url, file_glob=file_glob))  # iterated, a resource yields items
-        for start in range(0, max(len(files), 1), FILES_PER_PAGE):  # an empty folder: one empty page
-            yield files[start : start + FILES_PER_PAGE]
+    def listing() -> Iterator[list[FileItemDict]]:
+        yield list(filesystem(bucket_url=bucket_url, file_glob=file_glob))  # iterated, a resource yields its items
 
-    return pages
+    return listing
 
 
 def landing_files(
