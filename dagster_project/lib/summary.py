@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from pathlib import Path
 
 import dagster as dg
@@ -63,6 +64,13 @@ def step_seconds_by_stage(*results) -> dict[str, float]:
     return totals
 
 
+def pad_to_display_width(text: str, width: int) -> str:
+    """`text` padded with spaces to `width` terminal columns: a Chinese character takes two, so `f"{text:<16}"`
+    leaves the columns after Chinese labels out of line."""
+    columns = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+    return text + " " * max(0, width - columns)
+
+
 def coded_percent(share: float) -> str:
     """Rounded down to 0.1 %: 32,169 of 32,291 texts coded is 99.6 % (not 100 %); only all of them is 100.0 %."""
     return f"{math.floor(share * 1000 + 1e-9) / 10:.1f}%"  # 1e-9: 0.996 * 1000 may be 995.99…
@@ -119,7 +127,7 @@ def print_refresh_summary(warehouse: Path, results: list, seconds: float) -> Non
             connection,
             "select l1_name, l2_name, count(distinct feedback_id) as utterances, "
             "count(distinct case when severity = 'critical' then feedback_id end) as critical "
-            "from marts.fct_feedback_codes where point_type = 'pain' group by all order by utterances desc limit 5",
+            "from marts.fct_feedback_codes where point_type = 'pain' group by all order by utterances desc, l1_name, l2_name limit 5",
         )
     outcome = "success" if all(result.success for result in results) else "FAILED"
     print(f"\nRun {' + '.join(result.run_id for result in results)} finished in {seconds:,.0f} s: {outcome}")
@@ -145,7 +153,7 @@ def print_refresh_summary(warehouse: Path, results: list, seconds: float) -> Non
     if pains:
         print("\ntop pain points (marts.fct_feedback_codes):")
         for l1, l2, count, critical in pains:
-            print(f"  {l1} / {l2:<16}{count:>8,} utterances{f', {critical} critical' if critical else ''}")
+            print(f"  {pad_to_display_width(f'{l1} / {l2}', 36)}{count:>8,} utterances{f', {critical} critical' if critical else ''}")
     if older:
         print(f"\nHISTORY NOT RE-CODED: {older.advice(current_version)}")
     stage_seconds = step_seconds_by_stage(*results)

@@ -1,10 +1,16 @@
-"""The refresh summary's seconds per stage: a step's stage is told by what it materialized or checked."""
+"""The refresh summary: seconds per stage (a step's stage told by what it materialized or checked), its labels' columns."""
 
 import time
 
 import dagster as dg
 
-from dagster_project.lib.summary import STAGES, failure_reason, step_seconds_by_stage, unpassed_check_lines
+from dagster_project.lib.summary import (
+    STAGES,
+    failure_reason,
+    pad_to_display_width,
+    step_seconds_by_stage,
+    unpassed_check_lines,
+)
 
 
 def _asset(key: list[str], deps=()):
@@ -81,3 +87,12 @@ def test_a_failed_step_is_reported_by_its_own_error_not_dagsters_wrapper():
     assert reason == ("RuntimeError: survey API at http://127.0.0.1:9 unreachable "
                       "(root cause: ConnectionRefusedError: [Errno 111] Connection refused)")
     assert failure_reason(None) == "unknown error"
+
+
+def test_pain_point_counts_line_up_after_chinese_labels():
+    labels = ["产品 / 操控/转向/底盘/悬挂", "跨渠道衔接 / 承诺回电未回", "数字体验 / 手机APP"]
+    lines = [pad_to_display_width(label, 36) + "   12" for label in labels]
+    # A terminal shows a Chinese character two columns wide: the counts start in one column.
+    starts = {sum(2 if "\u4e00" <= char <= "\u9fff" else 1 for char in line[: line.rindex(" 12")]) for line in lines}
+    assert starts == {36 + 2}
+    assert pad_to_display_width("a label longer than the width", 4) == "a label longer than the width"
