@@ -272,3 +272,17 @@ def test_a_failed_refresh_exits_and_leaves_no_survey_server_running(world, tmp_p
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 3, result.stderr[-2000:]
     assert "FAILED step ingest_survey" in result.stdout
+
+
+def test_eval_says_n_a_for_critical_recall_when_the_world_plants_no_safety_failure(tmp_path, capsys):
+    """No gold critical utterance means no recall to report: 0.000 would read as every one missed."""
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    (truth / "utterances.csv").write_text(
+        "source,record_id,customer_id,occurred_at,text\n"
+        "call_center,CL1,C1,2026-03-31T11:37:08+08:00,车机动不动就黑屏重启\n", encoding="utf-8")
+    (truth / "utterance_labels.csv").write_text(
+        "source,record_id,topic_l1,topic_l2,sentiment,severity,suggestion\n"
+        "call_center,CL1,产品,车机卡顿,-1,major,0\n", encoding="utf-8")
+    assert main(["eval", "--truth", str(truth)]) == 0
+    assert "recall n/a, precision n/a (gold critical utterances 0, predicted 0)" in capsys.readouterr().out

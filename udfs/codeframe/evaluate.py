@@ -131,6 +131,10 @@ def _print_summary(name: str, summary: dict[str, float], out) -> None:
 
 
 # -- (a) planted truth of a generated world -----------------------------------------------------
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def planted_truth_dir(path: str | Path) -> Path:
     """The truth folder `voc generate` wrote, given it or the world folder above it (demo_world)."""
     path = Path(path)
@@ -185,8 +189,9 @@ def evaluate_world(truth_dir: str | Path, codeframe_path: str | Path | None = No
     crit_tp, crit_fn, crit_fp = critical[(True, True)], critical[(True, False)], critical[(False, True)]
     result = {"utterances": len(utterances), "leaf": _summary(leaf_table), "l2": _summary(l2_table),
               "sentiment_accuracy": accuracy, "sentiment_macro_f1": macro_f1,
-              "critical_recall": crit_tp / (crit_tp + crit_fn) if crit_tp + crit_fn else 0.0,
-              "critical_precision": crit_tp / (crit_tp + crit_fp) if crit_tp + crit_fp else 0.0,
+              # None where there is nothing to divide by: a world without planted safety failures has no recall.
+              "critical_recall": crit_tp / (crit_tp + crit_fn) if crit_tp + crit_fn else None,
+              "critical_precision": crit_tp / (crit_tp + crit_fp) if crit_tp + crit_fp else None,
               "critical_support": crit_tp + crit_fn}
     if detail:
         _print_table("per leaf (gold topics through mappings/generator_topics.yaml)", leaf_table, out)
@@ -195,8 +200,9 @@ def evaluate_world(truth_dir: str | Path, codeframe_path: str | Path | None = No
     _print_summary("leaf", result["leaf"], out)
     _print_summary("L2  ", result["l2"], out)
     out(f"aspect sentiment on found codes: accuracy {accuracy:.3f}, macro-F1 {macro_f1:.3f} (n={len(gold_sentiment)})")
-    out(f"critical severity (utterance level): recall {result['critical_recall']:.3f}, precision "
-        f"{result['critical_precision']:.3f} (gold critical utterances {result['critical_support']})")
+    out(f"critical severity (utterance level): recall {_ratio(result['critical_recall'])}, precision "
+        f"{_ratio(result['critical_precision'])} (gold critical utterances {result['critical_support']}, "
+        f"predicted {crit_tp + crit_fp})")
     return result
 
 
