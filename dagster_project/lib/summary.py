@@ -33,8 +33,9 @@ def step_seconds_by_stage(*results) -> dict[str, float]:
     data (the refresh target's scope), "checks of codes (GX)" for the classifier's output.
     """
     durations, materialized, gx_checked = {}, {}, {}  # keyed by (run, step): a refresh may take two runs
-    for result, event in ((result, event) for result in results for event in result.all_events):
-        step = (result.run_id, event.step_key)
+    events = ((result.run_id, event) for result in results for event in result.all_events)
+    for run_id, event in events:
+        step = (run_id, event.step_key)
         if event.is_step_success and event.event_specific_data and event.event_specific_data.duration_ms:
             durations[step] = event.event_specific_data.duration_ms / 1000
         elif event.is_step_materialization:

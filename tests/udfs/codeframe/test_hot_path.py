@@ -41,7 +41,7 @@ def test_span_cache_generations_keep_results_and_repeated_phrases(monkeypatch):
         assert len(small._span_cache) <= 5 and len(small._span_cache_old) <= 5
         built = []
         original = small._span_entry
-        monkeypatch.setattr(small, "_span_entry", lambda *args: built.append(args[0]) or original(*args))
+        monkeypatch.setattr(small, "_span_entry", lambda *args, built=built, original=original: built.append(args[0]) or original(*args))
         for number in range(40):  # a flood of one-off spans beside a repeated phrase
             small.analyse_compact(f"订单{number}{round_}号，车机卡顿")
         monkeypatch.undo()
