@@ -422,7 +422,7 @@ def classify_file(in_path: str | Path, out_path: str | Path, codeframe_path: str
     out_path.parent.mkdir(parents=True, exist_ok=True)
     bar = tqdm(total=len(ids), desc="coding", unit="rows", unit_scale=True, disable=not progress or len(ids) < PROGRESS_MIN_ROWS)
     with out_path.open("w", encoding="utf-8") as handle, bar:
-        for row, (row_id, error, item) in enumerate(zip(ids, errors, iter_compact(texts, codeframe, workers)), start=1):
+        for row, (row_id, error, item) in enumerate(zip(ids, errors, iter_compact(texts, codeframe, workers), strict=True), start=1):
             record = compact_record(row_id, item, version, names)
             if isinstance(error, str):
                 record["error"] = error

@@ -451,7 +451,7 @@ class Classifier:
         texts = list(texts)
         strings = [_as_string(text) for text in texts]
         with no_cyclic_gc():
-            for text, string, normalised in zip(texts, strings, normalise_many(strings)):
+            for text, string, normalised in zip(texts, strings, normalise_many(strings), strict=True):
                 key = text if isinstance(text, str) else repr(text)
                 item = seen.get(key)
                 if item is None:
@@ -1094,7 +1094,7 @@ def _stronger(hit: tuple, previous: tuple) -> bool:
 
 def analyses_to_frame(ids: list, analyses: list[Analysis], version: str) -> pd.DataFrame:
     columns: dict[str, list] = {name: [] for name in FRAME_COLUMNS}
-    for feedback_id, analysis in zip(ids, analyses):
+    for feedback_id, analysis in zip(ids, analyses, strict=True):
         for hit in analysis.hits:
             columns["feedback_id"].append(feedback_id)
             columns["code"].append(hit.code)

@@ -83,12 +83,12 @@ def sentiment_scores(gold: list[int], predicted: list[int]) -> tuple[float, floa
     """Accuracy and macro-F1 over the gold classes present."""
     if not gold:
         return 0.0, 0.0
-    accuracy = sum(g == p for g, p in zip(gold, predicted)) / len(gold)
+    accuracy = sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold)
     f1s = []
     for cls in sorted(set(gold)):
-        tp = sum(g == cls and p == cls for g, p in zip(gold, predicted))
-        fp = sum(g != cls and p == cls for g, p in zip(gold, predicted))
-        fn = sum(g == cls and p != cls for g, p in zip(gold, predicted))
+        tp = sum(g == cls and p == cls for g, p in zip(gold, predicted, strict=True))
+        fp = sum(g != cls and p == cls for g, p in zip(gold, predicted, strict=True))
+        fn = sum(g == cls and p != cls for g, p in zip(gold, predicted, strict=True))
         f1s.append(prf(tp, fp, fn)[2])
     return accuracy, sum(f1s) / len(f1s)
 
@@ -168,7 +168,7 @@ def evaluate_world(truth_dir: str | Path, codeframe_path: str | Path | None = No
     counts = Counts()
     gold_sentiment, predicted_sentiment = [], []
     critical = Counter()
-    for row, analysis in zip(utterances.itertuples(index=False), analyses):
+    for row, analysis in zip(utterances.itertuples(index=False), analyses, strict=True):
         truth = gold.get((row.source, row.record_id), {})
         hits = {hit.code: hit for hit in analysis.hits if hit.code != UNCODED}
         result = match_labels(set(truth), set(hits), mapping)
@@ -232,7 +232,7 @@ def evaluate_car_clauses(real_dir: Path, split: str = "even", codeframe_path=Non
     analyses = analyse_texts(data["comment"].tolist(), codeframe)
     counts = Counts()
     gold_polarity, predicted_polarity = [], []
-    for row, analysis in zip(data.itertuples(index=False), analyses):
+    for row, analysis in zip(data.itertuples(index=False), analyses, strict=True):
         terms = {term.strip() for term in str(row.feature).split(",") if term.strip()}
         hits = {hit.code: hit for hit in analysis.hits if hit.code != UNCODED}
         counts.add(match_labels(terms, set(hits), mapping))

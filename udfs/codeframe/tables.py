@@ -107,7 +107,7 @@ def uncoded_terms_frame(
     counts: Counter[str] = Counter()
     parts: dict[str, tuple[str, ...]] = {}
     examples: dict[str, list[dict]] = defaultdict(list)
-    for feedback_id, text in zip(uncoded["feedback_id"], uncoded["text"]):
+    for feedback_id, text in zip(uncoded["feedback_id"], uncoded["text"], strict=True):
         if not isinstance(text, str) or not text.strip():
             continue
         said = voice(text) if voice else text

@@ -92,7 +92,7 @@ def inputs_digest(rows: pd.DataFrame, grams, rules: np.ndarray) -> str:
     """SHA-256 of everything the fit sees (label, corpus, n-grams, rule features): it changes exactly
     when the rows, the spans or the lexicon rules change, and it is the same on every machine."""
     digest = hashlib.sha256()
-    for label, corpus, doc, (tanh_score, sign) in zip(rows["label"], rows["corpus"], grams, rules):
+    for label, corpus, doc, (tanh_score, sign) in zip(rows["label"], rows["corpus"], grams, rules, strict=True):
         digest.update(f"{label}\t{corpus}\t{tanh_score:.6f}\t{sign:.0f}\t{' '.join(doc)}\n".encode("utf-8"))
     return digest.hexdigest()
 
@@ -161,7 +161,7 @@ def fit_model(rows: pd.DataFrame, grams, rules, positions, c: float = C, version
     y = rows["label"].to_numpy(dtype=np.float64)
     bias, coef = fit(X, y, c, sample_weights(rows))
     names = sorted(vocab, key=vocab.get)
-    weights = {g: float(w) for g, w in zip(names, coef[2:]) if abs(w) >= PRUNE}
+    weights = {g: float(w) for g, w in zip(names, coef[2:], strict=True) if abs(w) >= PRUNE}
     meta = {"trained_on": {corpus: int(n) for corpus, n in rows["corpus"].value_counts().sort_index().items()},
             "split": "odd rows only (序号 odd / odd 0-based row numbers)", "min_df": MIN_DF, "C": c,
             "prune": PRUNE, "car_weight": CAR_WEIGHT, "codeframe_version": version, "vocabulary": len(vocab),
