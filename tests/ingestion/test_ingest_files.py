@@ -9,7 +9,6 @@ from landing_fixture import ID_CARD, PHONE
 from ingestion.common import hash_pii
 
 FILE_FAMILIES = ("call_center", "private_domain", "public_opinion")
-RAW_TABLE = {"call_center": "calls", "private_domain": "messages", "public_opinion": "posts"}
 
 
 def test_every_bad_record_is_quarantined_with_its_reason(ingest, landing):

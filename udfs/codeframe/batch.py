@@ -25,17 +25,10 @@ SPREADSHEET_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods")
 PROGRESS_MIN_ROWS = 10_000  # below this `voc classify` finishes before a bar says anything
 CHUNK_TEXTS = 1_000  # texts per task: a batch's last task leaves the other worker idle for about half a task
 # (at 2,500 texts a task the workers idled ~11 % of a 20k-row batch run, at 1,000 ~7.5 %)
-FRAME_CHUNK_TEXTS = CHUNK_TEXTS
 
 # A compact analysis, cheap to pickle between processes:
 # (sentiment, sentiment_score, ((code, sentiment, score, severity, point_type, evidence, start, end), ...))
 Compact = tuple
-
-
-def compact(analysis: Analysis) -> Compact:
-    return (analysis.sentiment, analysis.sentiment_score,
-            tuple((hit.code, hit.sentiment, hit.sentiment_score, hit.severity, hit.point_type, hit.evidence,
-                   hit.start, hit.end) for hit in analysis.hits))
 
 
 def expand(item: Compact, classifier) -> Analysis:

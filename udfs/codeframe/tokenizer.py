@@ -20,8 +20,6 @@ try:
 except ImportError:  # the pure-Python engine gives the same segmentation, only slower
     import jieba as _jieba_engine
 
-ENGINE_NAME = _jieba_engine.__name__
-
 
 def default_cache_dir() -> Path:
     """`VOC_JIEBA_CACHE`, else ~/.cache/voc-warehouse/jieba."""
