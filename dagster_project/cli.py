@@ -27,11 +27,18 @@ def _parse_day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a day in YYYY-MM-DD form") from None
 
 
+def landing_file_count(landing: Path) -> int:
+    """Files in the landing zone's family folders (what `voc generate` would replace)."""
+    from ingestion.demo.generator import LANDING_DIRS
+
+    return sum(1 for sub in LANDING_DIRS if (landing / sub).is_dir() for path in (landing / sub).iterdir() if path.is_file())
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
-    from ingestion.demo.generator import LANDING_DIRS, generate_world
+    from ingestion.demo.generator import generate_world
 
     out = Path(args.out).resolve() if args.out else load_settings().landing
-    existing = sum(1 for sub in LANDING_DIRS if (out / sub).is_dir() for path in (out / sub).iterdir() if path.is_file())
+    existing = landing_file_count(out)
     if existing and not args.overwrite:
         raise SystemExit(
             f"voc generate: {out} already holds {existing:,} landing files; generating would replace them and "
@@ -197,10 +204,30 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     return 0 if run_refresh(first_day, last_day) else 1
 
 
+def demo_world_to_generate(landing: Path) -> str | None:
+    """Why `voc demo` generates the demo world before refreshing, or None when the landing zone is refreshed as it is.
+
+    The generator writes `truth/world.json` last, so a world without it was interrupted (a Ctrl-C during the
+    first `voc demo`): refreshing it would load a world cut off in the middle of a day. Landing files with no
+    truth folder beside them were not written by the generator (a copied or real landing zone): they are
+    refreshed as they are, never generated over.
+    """
+    truth = landing.parent / "truth"
+    if (truth / "world.json").exists():
+        return None
+    size = f"{DEMO_CUSTOMERS:,} customers × {DEMO_DAYS} days"
+    if not landing_file_count(landing):
+        return f"No demo world at {landing}: generating {size} …"
+    if truth.is_dir():
+        return (f"The demo world at {landing} is unfinished ({truth} has no world.json, which the generator writes "
+                f"last: its generation was interrupted): generating it again, {size} …")
+    return None
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = load_settings()
-    if not (settings.landing / "survey" / "responses.jsonl").exists():
-        print(f"No demo world at {settings.landing}: generating {DEMO_CUSTOMERS:,} customers × {DEMO_DAYS} days …")
+    if reason := demo_world_to_generate(settings.landing):
+        print(reason)
         from ingestion.demo.generator import generate_world
 
         generate_world(settings.landing, customers=DEMO_CUSTOMERS, days=DEMO_DAYS, seed=DEMO_SEED)

@@ -286,3 +286,35 @@ def test_eval_says_n_a_for_critical_recall_when_the_world_plants_no_safety_failu
         "call_center,CL1,产品,车机卡顿,-1,major,0\n", encoding="utf-8")
     assert main(["eval", "--truth", str(truth)]) == 0
     assert "recall n/a, precision n/a (gold critical utterances 0, predicted 0)" in capsys.readouterr().out
+
+
+def test_demo_generates_again_a_world_whose_generation_was_interrupted(tmp_path, monkeypatch, capsys):
+    """The generator writes truth/world.json last: without it the world stops in the middle of a day, and the
+    demo generates it again instead of refreshing it; landing files it did not write are never generated over."""
+    import dagster_project.cli as cli
+    import ingestion.demo.generator as generator
+
+    landing = tmp_path / "landing"
+    monkeypatch.setenv("VOC_LANDING", str(landing))
+    generated, refreshed = [], []
+    monkeypatch.setattr(generator, "generate_world", lambda out, **kwargs: generated.append(out))
+    monkeypatch.setattr(cli, "refresh_window", lambda start, end: ("2026-03-31", "2026-03-31"))
+    monkeypatch.setattr(cli, "run_refresh", lambda first, last: refreshed.append((first, last)) or True)
+    monkeypatch.setattr(cli, "where_to_look", lambda warehouse: "")
+
+    assert main(["demo"]) == 0  # nothing there: generated
+    assert generated == [landing] and "No demo world at" in capsys.readouterr().out
+
+    (landing / "call_center").mkdir(parents=True)
+    (landing / "call_center" / "calls_2026-02-01.csv").write_text("call_id\n", encoding="utf-8")
+    (tmp_path / "truth").mkdir()  # the generator made it first, then was stopped
+    assert main(["demo"]) == 0
+    assert generated == [landing, landing] and "is unfinished" in capsys.readouterr().out
+
+    (tmp_path / "truth" / "world.json").write_text("{}", encoding="utf-8")  # a finished world: refreshed as it is
+    assert main(["demo"]) == 0
+    assert len(generated) == 2 and len(refreshed) == 3
+
+    (tmp_path / "truth").rename(tmp_path / "elsewhere")  # landing files without the generator's truth
+    assert main(["demo"]) == 0
+    assert len(generated) == 2 and len(refreshed) == 4
