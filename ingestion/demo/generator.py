@@ -809,7 +809,10 @@ class WorldGenerator:
             "plants": self.plants, "generator_version": GENERATOR_VERSION,
             "utterances": self.n_utterances, "row_counts": dict(sorted(self.counts.items())), "truth": truth_counts,
         }
-        (truth / "world.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        # Last, and whole or not at all: its presence tells `voc demo` the world is finished.
+        unfinished = truth / "world.json.partial"
+        unfinished.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        unfinished.replace(truth / "world.json")
         return summary
 
 

@@ -73,14 +73,16 @@ def plan_events(world: World, bank: PhraseBank, rng: random.Random, expected: di
     region = max(("西南", "华中", "华北"), key=lambda r: len(by_region.get(r, [])))
     switch_day = max(1, int(days * 0.4)) if days > 2 else 0
     ev.switch_region, ev.switch_day = region, switch_day
-    region_share = len(by_region.get(region, [])) / max(1, len(people))
+    region_owners = by_region.get(region, [])  # none in a world of a handful of customers: nothing to plant
+    region_share = len(region_owners) / max(1, len(people))
     base_damage = daily_utterances * bank.baseline_share("运输损坏") * MEAN_TOPICS_PER_UTTERANCE * region_share
-    ev.root_causes.append(("RC1", "carrier_switch", region, switch_day, "运输损坏",
-                           f"从第{switch_day}天起，{region}区域配件改由{ref.NEW_CARRIER[1]}({ref.NEW_CARRIER[0]})承运，"
-                           "到店配件破损率和运输损坏投诉明显上升"))
-    for d in range(switch_day, days):
+    if region_owners:
+        ev.root_causes.append(("RC1", "carrier_switch", region, switch_day, "运输损坏",
+                               f"从第{switch_day}天起，{region}区域配件改由{ref.NEW_CARRIER[1]}({ref.NEW_CARRIER[0]})承运，"
+                               "到店配件破损率和运输损坏投诉明显上升"))
+    for d in range(switch_day, days if region_owners else switch_day):
         for _ in range(_poisson(rng, max(1.0, 2.5 * base_damage))):
-            cidx = rng.choice(by_region[region])
+            cidx = rng.choice(region_owners)
             channel = rng.choices(("store", "call_center", "private_domain", "public_opinion"), (35, 30, 20, 15))[0]
             if channel == "public_opinion" and people[cidx].handle is None:
                 channel = "call_center"
@@ -118,12 +120,13 @@ def plan_events(world: World, bank: PhraseBank, rng: random.Random, expected: di
 
     # journey breakpoints at channel hand-offs
     eligible = [c.index for c in people if c.vehicles and c.created_day < 0]
-    n_breakpoints = max(4, len(people) // 250)
+    public_eligible = [h for h in world.handle_owners if people[h].created_day < 0]
+    n_breakpoints = max(4, len(people) // 250) if eligible else 0  # none without an owner from day one
     for i in range(n_breakpoints):
         kind = BREAKPOINT_KINDS[i % len(BREAKPOINT_KINDS)]
         cidx = rng.choice(eligible)
-        if kind == "callback_missed" and world.handle_owners and rng.random() < 0.8:
-            cidx = rng.choice([h for h in world.handle_owners if people[h].created_day < 0])
+        if kind == "callback_missed" and public_eligible and rng.random() < 0.8:
+            cidx = rng.choice(public_eligible)
         first_day = rng.randint(0, max(0, days - 4))
         second_day = min(days - 1, first_day + rng.randint(1, 3))
         first_channel = "call_center" if kind == "callback_missed" else "private_domain"

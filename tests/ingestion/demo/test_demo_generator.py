@@ -348,3 +348,19 @@ def test_planted_events_point_at_real_records(world):
     leanings = {(r["channel"], r["descriptor"]): float(r["share"]) for r in read_truth(world, "channel_leanings.csv")}
     assert leanings[("store", "等待")] > leanings[("private_domain", "等待")]
     assert leanings[("private_domain", "方便")] > leanings[("store", "方便")]
+
+
+@pytest.mark.parametrize(("seed", "breakpoints"), [(1, 4), (7, 0)])
+def test_a_world_of_one_customer_generates_and_plants_only_what_it_can(tmp_path, seed, breakpoints):
+    """One customer and no vehicle in the carrier-switch region (seed 1), or no vehicle from day one at all
+    (seed 7): these raised KeyError / IndexError. The world is written, and its truth names no event it could
+    not plant: no carrier switch without an owner in the region, no breakpoint without an owner."""
+    summary = generate_world(tmp_path / "landing", customers=1, days=3, seed=seed, progress=False)
+    assert summary["customers"] == 1 and (tmp_path / "truth" / "world.json").exists()
+
+    def truth_rows(name: str) -> list[dict]:
+        with open(tmp_path / "truth" / name, encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+
+    assert truth_rows("root_causes.csv") == []
+    assert len(truth_rows("breakpoints.csv")) == breakpoints
