@@ -342,12 +342,23 @@ def read_table(path: str | Path, text_col: str = "text") -> pd.DataFrame:
     return frame
 
 
+def _delimiter(path: Path) -> str:
+    """Tab for a .tsv/.tab file or one whose header line has tabs and no comma (a spreadsheet's "text" export),
+    else comma."""
+    if path.suffix.lower() in (".tsv", ".tab"):
+        return "\t"
+    with path.open("rb") as handle:
+        header = handle.readline()
+    return "\t" if b"\t" in header and b"," not in header else ","
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
-    """UTF-8, else GB18030 (the call centre's exports); anything else is named as what it is."""
+    """UTF-8, else GB18030 (the call centre's exports), comma- or tab-separated; anything else is named as what it is."""
+    delimiter = _delimiter(path)
     try:
         for encoding in ("utf-8", "gb18030"):
             try:
-                return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
+                return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding, sep=delimiter)
             except UnicodeDecodeError:
                 continue
     except pd.errors.EmptyDataError:

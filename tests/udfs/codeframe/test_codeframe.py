@@ -196,6 +196,17 @@ def test_classify_file_csv_and_jsonl(tmp_path):
     assert first["codes"][0]["code"] == "PRD.SPC.TRUNK" and first["codes"][0]["l1"] == "产品"
 
 
+def test_classify_file_reads_tab_separated_text(tmp_path):
+    """A spreadsheet's "text (tab-delimited)" export, named .tsv or .csv, is read by its tabs (a text may hold commas)."""
+    for name in ("in.tsv", "in.csv"):
+        source = tmp_path / name
+        source.write_text("id\ttext\nA1\t后备箱太小，放不下婴儿车\n", encoding="utf-8")
+        out = tmp_path / f"{name}.jsonl"
+        assert classify_file(source, out) == (1, 0)
+        (line,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        assert line["id"] == "A1" and line["codes"][0]["code"] == "PRD.SPC.TRUNK"
+
+
 def test_real_data_scores_when_available():
     real_dir = default_real_dir()
     if not (real_dir / "car_review_clauses.csv").exists():
