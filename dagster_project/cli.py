@@ -271,11 +271,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from udfs.codeframe.schema import CodeframeError
 
     if not args.truth and not args.real:
-        raise SystemExit("voc eval: give --truth DIR (a generated world's truth) and/or --real [DIR] (labelled real texts)")
-    codeframe = args.codeframe or load_settings().codeframe
+        raise SystemExit("voc eval: give --truth [DIR] (a generated world's truth) and/or --real [DIR] (labelled real texts)")
+    settings = load_settings()
+    codeframe = args.codeframe or settings.codeframe
     try:
         if args.truth:
-            evaluate_world(args.truth, codeframe_path=codeframe, detail=args.detail)
+            truth = settings.truth if args.truth == "default" else args.truth
+            evaluate_world(truth, codeframe_path=codeframe, detail=args.detail)
         if args.real:
             evaluate_real(None if args.real == "default" else args.real, split=args.split, codeframe_path=codeframe,
                           detail=args.detail)
@@ -318,7 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     classify.set_defaults(handler=cmd_classify)
 
     evaluate = commands.add_parser("eval", help="precision/recall/F1 of the classifier on planted truth and/or real labelled texts")
-    evaluate.add_argument("--truth", help="truth dir of a generated world (default world: VOC_TRUTH)")
+    evaluate.add_argument("--truth", nargs="?", const="default",
+                          help="truth dir of a generated world (alone: VOC_TRUTH, the demo world's truth by default)")
     evaluate.add_argument("--real", nargs="?", const="default", help="dir of the real labelled files (default ../shared/data/real)")
     evaluate.add_argument("--split", default="even", choices=["even", "odd", "all"], help="real-data rows to report on (tuning used odd rows)")
     evaluate.add_argument("--codeframe", help="codeframe YAML to evaluate")

@@ -125,6 +125,13 @@ def test_eval_prints_f1_on_a_generated_world(world, capsys):
     assert "F1" in printed and "critical" in printed.lower()
 
 
+def test_eval_truth_alone_reads_the_configured_world(world, capsys, monkeypatch):
+    """`voc eval --truth` without a folder evaluates VOC_TRUTH (the demo world's truth unless set)."""
+    monkeypatch.setenv("VOC_TRUTH", str(world))
+    assert main(["eval", "--truth"]) == 0
+    assert f"planted truth: {world}" in capsys.readouterr().out
+
+
 def test_the_refresh_job_is_frozen_while_the_run_uses_it_and_the_collector_left_as_it_was():
     """What loading creates lives as long as the run: frozen, full collections during the steps skip it,
     and young objects are collected less often. Thawed and reset afterwards, so what it still references
