@@ -312,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     classify = commands.add_parser("classify", help="code a CSV/JSONL file with a `text` column against the codeframe")
     classify.add_argument("--in", dest="input", required=True,
-                          help="CSV (UTF-8 or GB18030), JSONL or a JSON array, with a text column (an id column is kept)")
+                          help="CSV or TSV (UTF-8 or GB18030), JSONL or a JSON array, with a text column (an id column is kept)")
     classify.add_argument("--out", dest="output", required=True, help="JSONL, one line per input row")
     classify.add_argument("--codeframe", help="codeframe YAML (default: VOC_CODEFRAME or udfs/codeframe/codeframe.yaml)")
     classify.add_argument("--text-column", default="text", help="the column that holds the text (default: text)")
