@@ -173,10 +173,11 @@ def run_refresh(first_day: str, last_day: str) -> bool:
     with _frozen_refresh_job() as job:
         from dagster_project.lib.continuation import AFTER_INGEST, failed_ingest_steps
         from dagster_project.lib.instance import ephemeral_instance
+        from dagster_project.lib.partitions import partition_range_tags
         from dagster_project.lib.summary import print_refresh_summary
 
         run = dict(
-            tags={"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day},
+            tags=partition_range_tags(first_day, last_day),
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )

@@ -7,12 +7,13 @@ from collections.abc import Iterable, Mapping
 import dagster as dg
 
 from dagster_project.lib.keys import INGEST_GROUP
+from dagster_project.lib.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 
 INGEST_STEP_PREFIX = "ingest_"
 # Every asset after ingestion (with its checks): staging, intermediate, codes, marts.
 AFTER_INGEST = dg.AssetSelection.all() - dg.AssetSelection.groups(INGEST_GROUP)
 
-_PARTITION_TAGS = ("dagster/partition", "dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
+_PARTITION_TAGS = ("dagster/partition", PARTITION_RANGE_START_TAG, PARTITION_RANGE_END_TAG)
 
 
 def failed_ingest_steps(failed_step_keys: Iterable[str], succeeded_step_keys: Iterable[str]) -> list[str]:

@@ -41,9 +41,29 @@ def dbt_window_env(window: TimeWindow) -> dict[str, str]:
     return {"VOC_DBT_START_DATE": start, "VOC_DBT_END_DATE": end, "VOC_DBT_LOOKBACK_DAYS": str(LOOKBACK_DAYS)}
 
 
+PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def partition_range_tags(first_day: str, last_day: str) -> dict[str, str]:
+    """The tags of one run over the days first_day … last_day (inclusive): the assets' single-run backfill."""
+    return {PARTITION_RANGE_START_TAG: first_day, PARTITION_RANGE_END_TAG: last_day}
+
+
+def consecutive_day_runs(days: list[str]) -> list[tuple[str, str]]:
+    """Sorted YYYY-MM-DD days as (first, last) spans of consecutive days: 1, 2, 3, 5 -> (1, 3), (5, 5)."""
+    spans: list[tuple[str, str]] = []
+    for day in sorted(days):
+        if spans and date.fromisoformat(day) - date.fromisoformat(spans[-1][1]) == timedelta(days=1):
+            spans[-1] = (spans[-1][0], day)
+        else:
+            spans.append((day, day))
+    return spans
+
+
 def run_window_days(tags: Mapping[str, str]) -> int | None:
     """How many daily partitions a run covers, from its tags (None when it names none)."""
-    start, end = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
+    start, end = tags.get(PARTITION_RANGE_START_TAG), tags.get(PARTITION_RANGE_END_TAG)
     if start and end:
         return (date.fromisoformat(end) - date.fromisoformat(start)).days + 1
     return 1 if tags.get("dagster/partition") else None

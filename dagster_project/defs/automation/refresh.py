@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 
@@ -9,7 +10,7 @@ import dagster as dg
 
 from dagster_project.lib.continuation import AFTER_INGEST, failed_ingest_steps, partition_tags
 from dagster_project.lib.landing import dated_files, fingerprint, landing_key
-from dagster_project.lib.partitions import daily_partitions
+from dagster_project.lib.partitions import consecutive_day_runs, daily_partitions, partition_range_tags
 from dagster_project.settings import load_settings
 
 daily_refresh = dg.define_asset_job(
@@ -39,11 +40,14 @@ daily_refresh_schedule = dg.build_schedule_from_partitioned_job(
 
 @dg.sensor(job=daily_refresh, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
 def new_landing_files(context: dg.SensorEvaluationContext):
-    """Requests a refresh of each export day whose landing files are new or changed since the last tick.
+    """Requests a refresh of the export days whose landing files are new or changed since the last tick.
 
+    Consecutive days go in one run over their range (the assets' single-run backfill), like `voc refresh`
+    over them: the first tick on a landing zone of 60 days asks for one run, not 60 that each load and build
+    again what the next one does. A lone day is a run of its partition.
     The cursor holds the fingerprint of every file already requested, keyed by its path within the landing
-    zone (families may name their exports alike), and the run key is the
-    day plus the fingerprints of its files, so the same files never trigger two runs.
+    zone (families may name their exports alike), and the run key is the days plus a digest of their files'
+    fingerprints, so the same files never trigger two runs.
     """
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     known_days = set(daily_partitions.get_partition_keys())
@@ -61,8 +65,14 @@ def new_landing_files(context: dg.SensorEvaluationContext):
             for name, value in list(current.items()):
                 if value in fingerprints:
                     current.pop(name)
-            continue
-        yield dg.RunRequest(run_key=f"{day}:{'-'.join(sorted(fingerprints))}", partition_key=day)
+    requestable = [day for day in changed_by_day if day in known_days]
+    for first, last in consecutive_day_runs(requestable):
+        days = [day for day in requestable if first <= day <= last]
+        files = hashlib.sha256("|".join(sorted(f for day in days for f in changed_by_day[day])).encode()).hexdigest()[:16]
+        if first == last:
+            yield dg.RunRequest(run_key=f"{first}:{files}", partition_key=first)
+        else:
+            yield dg.RunRequest(run_key=f"{first}...{last}:{files}", tags=partition_range_tags(first, last))
     kept = {key: value for key, value in seen.items() if "/" in key}  # name-only keys are read once, then dropped
     context.update_cursor(json.dumps({**kept, **current}, sort_keys=True))
 
