@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import unicodedata
 from pathlib import Path
 
@@ -184,12 +185,31 @@ def failure_reason(error) -> str:
     if not chain:
         return "unknown error"
     own = next((e for e in chain if not e.cls_name.startswith("Dagster")), chain[0])
-    reason = _one_line(own)
+    dbt = next(((e, errors) for e in chain if (errors := _dbt_errors(e.message))), None)
+    if dbt is not None:
+        own = dbt[0]
+    reason = dbt[1] if dbt is not None else _one_line(own)
     if len(reason) > MAX_REASON_CHARS:
         reason = reason[: MAX_REASON_CHARS - 1] + "…"
     if chain[-1] is not own:
         reason += f" (root cause: {_one_line(chain[-1])})"
     return reason
+
+
+DBT_ERRORS_HEADER = "Errors parsed from dbt logs:"  # dagster-dbt's, before dbt's own error lines
+_ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+_DBT_PROGRESS_LINE = re.compile(r"\d+ of \d+ ")
+
+
+def _dbt_errors(message: str) -> str | None:
+    """A failed dbt invocation by dbt's own errors (the model and the database's message), on one line: dagster-dbt's
+    message opens with the whole command line, which left no room for them."""
+    _, found, errors = message.partition(DBT_ERRORS_HEADER)
+    if not found:
+        return None
+    lines = (_ANSI_COLOUR.sub("", line).strip() for line in errors.splitlines())
+    kept = [line for line in lines if line and not _DBT_PROGRESS_LINE.match(line) and not line.startswith("compiled code at")]
+    return f"dbt (its whole log: dbt/target/dbt.log): {' '.join(kept)}" if kept else None
 
 
 def _one_line(error) -> str:

@@ -96,3 +96,30 @@ def test_pain_point_counts_line_up_after_chinese_labels():
     starts = {sum(2 if "\u4e00" <= char <= "\u9fff" else 1 for char in line[: line.rindex(" 12")]) for line in lines}
     assert starts == {36 + 2}
     assert pad_to_display_width("a label longer than the width", 4) == "a label longer than the width"
+
+
+def test_a_failed_dbt_step_is_reported_by_dbts_errors_not_its_command_line():
+    """dagster-dbt's message opens with the whole dbt command; cut at the summary's length, the model that
+    failed and the database's error were never shown."""
+    from dagster_dbt.errors import DagsterDbtCliRuntimeError
+
+    command = "voc-dbt build --select " + " ".join(f"voc_warehouse.staging.stg_{n}" for n in range(40))
+
+    @dg.asset(key=["staging", "stg_crm__customers"])
+    def customers():
+        raise DagsterDbtCliRuntimeError(
+            f"The dbt CLI process with command\n\n`{command}`\n\nfailed with exit code `1`.\n\nErrors parsed from dbt logs:\n\n"
+            "3 of 66 ERROR creating sql view model staging.stg_crm__customers ... [\x1b[31mERROR\x1b[0m in 0.03s]\n\n"
+            "\x1b[31mFailure in model stg_crm__customers (models/staging/crm/stg_crm__customers.sql)\x1b[0m\n\n"
+            "  Runtime Error in model stg_crm__customers (models/staging/crm/stg_crm__customers.sql)\n"
+            '  Catalog Error: Table with name "raw_crm.customers" does not exist because schema "raw_crm" does not exist.\n\n'
+            "  compiled code at dbt/target/compiled/stg_crm__customers.sql\n"
+        )
+
+    result = dg.materialize([customers], raise_on_error=False)
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    assert failure_reason(failure.step_failure_data.error) == (
+        "dbt (its whole log: dbt/target/dbt.log): Failure in model stg_crm__customers "
+        "(models/staging/crm/stg_crm__customers.sql) Runtime Error in model stg_crm__customers "
+        '(models/staging/crm/stg_crm__customers.sql) Catalog Error: Table with name "raw_crm.customers" does not exist '
+        'because schema "raw_crm" does not exist.')
