@@ -260,6 +260,39 @@ def settle_pending_packages(pipeline: Pipeline) -> None:
         pipeline.load()
 
 
+def family_tables(family: str) -> list:
+    """The TableSpecs of a family's data tables (each family module's TABLES)."""
+    import importlib
+
+    if family not in FAMILIES:
+        raise ValueError(f"unknown source family {family!r}; expected one of {FAMILIES}")
+    return list(importlib.import_module(f"ingestion.{family}").TABLES)
+
+
+def declaration_source(family: str, run_id: str):
+    """The family's tables, empty, without reading its source: what a first load that failed still owes dbt.
+
+    dbt's staging views, and `int_feedback_unified` over every channel, need each raw table to exist; a family
+    declares its tables in its first load (records.declare_table_once), so a first load that fails (a CRM
+    unreachable on the first day) left none, and the other channels' staging could not be built either. The
+    source and resources have the family's names, so the real resources find their tables declared.
+    """
+    from ingestion.records import declare_table_once
+
+    def declared(spec):
+        @dlt.resource(name=spec.table, **spec.resource_hints())
+        def table():
+            yield from declare_table_once(dlt.current.resource_state(), spec, run_id)
+
+        return table
+
+    @dlt.source(name=family)
+    def declarations():
+        return [declared(spec) for spec in family_tables(family)]
+
+    return declarations()
+
+
 SQLITE_FILES = {"store": "store/dms.sqlite", "crm": "crm/crm.sqlite", "ops": "ops/ops.sqlite"}
 
 

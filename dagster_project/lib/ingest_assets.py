@@ -25,6 +25,8 @@ from dagster_project.lib.partitions import daily_partitions, is_history_window, 
 from dagster_project.lib.pii_salt import check_and_record_salt
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, WarehouseResource, quoted_identifier
 from dagster_project.settings import load_settings
+from ingestion.pipeline import declaration_source
+from ingestion.quarantine import LOAD_STATS_TABLE
 
 # (window_start, window_end, is_history_window, run_id, **inputs) -> the family's dlt source
 SourceFactory = Callable[..., DltSource]
@@ -76,17 +78,23 @@ def build_ingest_assets(
         with warehouse.cursor() as cursor:
             if problem := check_and_record_salt(cursor, str(settings.warehouse), settings.pii_salt, settings.pii_salt_is_demo):
                 raise dg.Failure(description=f"{family}: {problem}")
-            carries_history = is_history_window(window) or not has_completed_load(cursor, run_pipeline.dataset_name)
+            first_load = not has_loaded_records(cursor, run_pipeline.dataset_name)
+        carries_history = is_history_window(window) or first_load
         if carries_history:
             context.log.info(f"{family}: first load into {run_pipeline.dataset_name}: it carries everything before {window.end}")
         # The inputs (the demo's survey server) close before the step yields anything: a step suspended at a yield
         # inside this block, and never resumed because Dagster failed it while storing an output, closed them only
         # when its generator was collected, at interpreter exit, where stopping a server thread hangs forever.
-        with (open_inputs or (lambda _: nullcontext({})))(context) as inputs:
-            source = make_source(window.start, window.end, carries_history, context.run.run_id, **inputs)
-            events = list(dlt_resource.run(
-                context=context, dlt_source=source, dlt_pipeline=run_pipeline, dagster_dlt_translator=translator
-            ))
+        try:
+            with (open_inputs or (lambda _: nullcontext({})))(context) as inputs:
+                source = make_source(window.start, window.end, carries_history, context.run.run_id, **inputs)
+                events = list(dlt_resource.run(
+                    context=context, dlt_source=source, dlt_pipeline=run_pipeline, dagster_dlt_translator=translator
+                ))
+        except Exception:
+            if first_load:
+                declare_tables_after_failed_first_load(context, family, run_pipeline)
+            raise
         for event in events:
             yield with_rows_loaded(event)
         row_counts = run_pipeline.last_trace.last_normalize_info.row_counts if run_pipeline.last_trace else {}
@@ -110,16 +118,35 @@ def with_rows_loaded(event):
     return event
 
 
-def has_completed_load(cursor: duckdb.DuckDBPyConnection, dataset: str) -> bool:
-    """Whether `dataset` has at least one load that dlt recorded as complete.
+def has_loaded_records(cursor: duckdb.DuckDBPyConnection, dataset: str) -> bool:
+    """Whether a load of `dataset` that dlt recorded as complete saw any record (wrote `load_stats`).
 
+    Until one did, each load carries the whole history. A load that only declared the tables (after a
+    failed first load) or found nothing to read is complete without having read the history.
     Asked on the run's held warehouse connection: through the pipeline's SQL client, which resolves
     dlt's configuration first, it took ~25 ms a family (under the profiler).
     """
+    schema = quoted_identifier(dataset)
     try:
         (completed,) = cursor.execute(
-            f"select count(*) from {quoted_identifier(dataset)}._dlt_loads where status = 0"
+            f"select count(*) from {schema}.{LOAD_STATS_TABLE} as stats "
+            f"join {schema}._dlt_loads as loads on loads.load_id = stats._dlt_load_id and loads.status = 0"
         ).fetchone()
-    except duckdb.CatalogException:  # no dataset or no _dlt_loads table yet: nothing was ever loaded
+    except duckdb.CatalogException:  # no dataset, load_stats or _dlt_loads table yet: nothing was ever loaded
         return False
     return completed > 0
+
+
+def declare_tables_after_failed_first_load(context: dg.AssetExecutionContext, family: str,
+                                           run_pipeline: SupportsPipeline) -> None:
+    """Create the family's tables, empty, so the other channels' staging builds (ingestion.pipeline.declaration_source).
+
+    Best effort: the step fails with the load's own error either way; when the warehouse itself is the
+    problem this load fails too, and that is only logged."""
+    try:
+        run_pipeline.run(declaration_source(family, context.run.run_id))
+    except Exception as error:  # noqa: BLE001 - the first load's error is the one to report
+        context.log.warning(f"{family}: its tables could not be declared after its first load failed: {error}")
+    else:
+        context.log.warning(f"{family}: its first load failed; its tables were created empty so that the other "
+                            "channels build. Fix the cause: its next load reads the whole history.")

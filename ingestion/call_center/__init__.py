@@ -33,6 +33,8 @@ CALLS = TableSpec(
     pii={"phone": "phone_hash"},
 )
 
+TABLES = [CALLS]
+
 
 @dlt.source(name="call_center")
 def call_center_source(

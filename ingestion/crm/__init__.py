@@ -104,6 +104,8 @@ PRODUCTS = _crm_table(
     },
 )
 
+TABLES = [CUSTOMERS, VEHICLES, SERVICE_TICKETS, ORDERS, PRODUCTS]
+
 
 @dlt.source(name="crm")
 def crm_source(
@@ -116,5 +118,4 @@ def crm_source(
 ):
     """CRM rows updated in the window; phone and ID card arrive only as salted hashes."""
     window = Window.of(window_start, window_end, is_history_window)
-    specs = [CUSTOMERS, VEHICLES, SERVICE_TICKETS, ORDERS, PRODUCTS]
-    return sql_table_resources(specs, credentials, window, pii_salt, run_id or default_run_id())
+    return sql_table_resources(TABLES, credentials, window, pii_salt, run_id or default_run_id())

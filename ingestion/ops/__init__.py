@@ -40,6 +40,8 @@ SHIPMENTS = TableSpec(
     future_checked=("updated_at",),
 )
 
+TABLES = [CARRIERS, SHIPMENTS]
+
 
 @dlt.source(name="ops")
 def ops_source(
@@ -52,4 +54,4 @@ def ops_source(
 ):
     """Carriers and shipments updated in the window (root-cause analysis crosses them with complaints)."""
     window = Window.of(window_start, window_end, is_history_window)
-    return sql_table_resources([CARRIERS, SHIPMENTS], credentials, window, pii_salt, run_id or default_run_id())
+    return sql_table_resources(TABLES, credentials, window, pii_salt, run_id or default_run_id())

@@ -30,6 +30,8 @@ MESSAGES = TableSpec(
     future_checked=("sent_at",),
 )
 
+TABLES = [MESSAGES]
+
 
 @dlt.source(name="private_domain")
 def private_domain_source(

@@ -33,6 +33,8 @@ POSTS = TableSpec(
     future_checked=("published_at",),
 )
 
+TABLES = [POSTS]
+
 
 @dlt.source(name="public_opinion")
 def public_opinion_source(

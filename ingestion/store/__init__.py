@@ -51,6 +51,8 @@ STORE_VISITS = TableSpec(
     pii={"phone": "phone_hash"},
 )
 
+TABLES = [DEALERS, STORE_VISITS]
+
 
 @dlt.source(name="store")
 def store_source(
@@ -63,4 +65,4 @@ def store_source(
 ):
     """Rows of ``dealers`` and ``store_visits`` updated in the window; ``credentials`` is a SQLite path or any SQLAlchemy URL."""
     window = Window.of(window_start, window_end, is_history_window)
-    return sql_table_resources([DEALERS, STORE_VISITS], credentials, window, pii_salt, run_id or default_run_id())
+    return sql_table_resources(TABLES, credentials, window, pii_salt, run_id or default_run_id())

@@ -74,6 +74,9 @@ def responses_config(base_url: str, api_key: str, planned: CursorRange, page_siz
     }
 
 
+TABLES = [RESPONSES]
+
+
 @dlt.source(name="survey")
 def survey_source(
     base_url: str = dlt.config.value,

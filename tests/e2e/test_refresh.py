@@ -268,6 +268,37 @@ def test_day_by_day_refreshes_with_a_source_down_end_as_one_refresh(first_refres
     assert quarantine(warehouse) == quarantine(load_settings().warehouse)
 
 
+def test_a_source_down_on_the_very_first_refresh_holds_back_no_other_channel(first_refresh, tmp_path):
+    """A new warehouse whose first refresh finds the survey API down: the survey has no raw table to stage, so
+    its first load declares its table empty and the other channels still reach int_feedback_unified. When the
+    API is back, the survey's next load reads its whole history: the warehouse ends as one clean refresh."""
+    first_day, last_day = first_refresh
+    warehouse = tmp_path / "voc.duckdb"
+    voc = Path(sys.executable).parent / "voc"
+    env = {**os.environ, "VOC_WAREHOUSE": str(warehouse)}
+
+    def refresh(**extra_env: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(voc), "refresh", "--start", first_day, "--end", last_day], env={**env, **extra_env},
+                              capture_output=True, text=True, timeout=600)
+
+    def unified(path) -> dict[str, tuple]:
+        with warehouse_connection(path, read_only=True) as connection:
+            return {channel: (n, digest) for channel, n, digest in connection.execute(
+                "select channel, count(*), md5(string_agg(feedback_id || '|' || coalesce(customer_id, '') || '|' "
+                "|| coalesce(vehicle_model, ''), ',' order by feedback_id)) from intermediate.int_feedback_unified "
+                "group by channel"
+            ).fetchall()}
+
+    complete = unified(load_settings().warehouse)
+    down = refresh(VOC_SURVEY_API_URL="http://127.0.0.1:9", VOC_SURVEY_API_KEY="any")
+    assert down.returncode == 1, down.stdout[-3000:]
+    assert "FAILED step ingest_survey" in down.stdout and "Connection refused" in down.stdout
+    assert unified(warehouse) == {channel: rows for channel, rows in complete.items() if channel != "survey"}
+    back = refresh()
+    assert back.returncode == 0, back.stdout[-3000:]
+    assert unified(warehouse) == complete
+
+
 def test_dbt_keeps_its_log_file_readable_while_dagster_reads_its_json(first_refresh):
     """dagster-dbt reads dbt's stdout as JSON (DBT_LOG_FORMAT=json), which dbt would apply to its log file
     too: `dbt/target/dbt.log` stays dbt's debug text for the analytics engineer who opens it."""
