@@ -30,6 +30,14 @@ def connection_url(credentials: str | Path) -> str:
     return text if "://" in text else f"sqlite:///{Path(text).resolve()}"
 
 
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file a `sqlite:///PATH` URL names when it does not exist (None for an in-memory database)."""
+    path = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
+    if path in ("", ":memory:") or Path(path).exists():
+        return None
+    return Path(path)
+
+
 def _bound(moment: datetime, is_sqlite: bool) -> str | datetime:
     if not is_sqlite:
         return moment
@@ -82,6 +90,13 @@ def sql_table_resources(
         """One dlt source for all the tables, made when the first table is read (never when the assets are
         only declared): dlt resolves its configuration and reflects the tables once, not per table (~50 ms
         each per run); each resource then reads its own table with its own cursor range."""
+        if is_sqlite and (missing := missing_sqlite_file(url)):
+            family = specs[0].source
+            raise FileNotFoundError(
+                f"the {family} database {missing} does not exist (SQLite would say only 'unable to open database "
+                f"file'): run `voc generate` for the demo's, or set sources.{family}.credentials "
+                f"(SOURCES__{family.upper()}__CREDENTIALS or .dlt/secrets.toml) to its SQLAlchemy URL"
+            )
         return sql_database(
             credentials=url,
             table_names=[spec.table for spec in specs],

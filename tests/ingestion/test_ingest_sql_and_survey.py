@@ -115,6 +115,14 @@ def test_survey_rejects_a_wrong_api_key(ingest):
         ingest.run("survey", day(10), day(11))
 
 
+def test_a_missing_sqlite_file_is_named_with_what_to_do(ingest, tmp_path):
+    """SQLite creates no file read-only and says only "unable to open database file", naming none."""
+    ingest.landing = tmp_path / "no-landing"
+    with pytest.raises(PipelineStepFailed, match=r"the crm database .*no-landing/crm/crm.sqlite does not exist.*voc generate.*SOURCES__CRM__CREDENTIALS"):
+        ingest.run("crm", day(10), day(11))
+    assert not (tmp_path / "no-landing").exists()
+
+
 def test_the_history_read_changes_only_the_cursor_comparisons_of_dlts_query():
     """Columns, order and limit of the query dlt built stay; only its `updated_at` comparisons lose the index."""
     table = sa.Table("visits", sa.MetaData(), sa.Column("visit_id", sa.String), sa.Column("updated_at", sa.String))
