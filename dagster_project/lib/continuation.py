@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, PARTITION_NAME_TAG
 
 from dagster_project.lib.keys import INGEST_GROUP
-from dagster_project.lib.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 
 INGEST_STEP_PREFIX = "ingest_"
 # Every asset after ingestion (with its checks): staging, intermediate, codes, marts.
 AFTER_INGEST = dg.AssetSelection.all() - dg.AssetSelection.groups(INGEST_GROUP)
 
-_PARTITION_TAGS = ("dagster/partition", PARTITION_RANGE_START_TAG, PARTITION_RANGE_END_TAG)
+_PARTITION_TAGS = (PARTITION_NAME_TAG, ASSET_PARTITION_RANGE_START_TAG, ASSET_PARTITION_RANGE_END_TAG)
 
 
 def failed_ingest_steps(failed_step_keys: Iterable[str], succeeded_step_keys: Iterable[str]) -> list[str]:

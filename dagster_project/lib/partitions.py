@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 
 from dagster import BackfillPolicy, DailyPartitionsDefinition, TimeWindow
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, PARTITION_NAME_TAG
 
 from dagster_project.settings import TIMEZONE, load_settings
 
@@ -41,29 +42,25 @@ def dbt_window_env(window: TimeWindow) -> dict[str, str]:
     return {"VOC_DBT_START_DATE": start, "VOC_DBT_END_DATE": end, "VOC_DBT_LOOKBACK_DAYS": str(LOOKBACK_DAYS)}
 
 
-PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
-PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
-
-
 def partition_range_tags(first_day: str, last_day: str) -> dict[str, str]:
     """The tags of one run over the days first_day … last_day (inclusive): the assets' single-run backfill."""
-    return {PARTITION_RANGE_START_TAG: first_day, PARTITION_RANGE_END_TAG: last_day}
+    return {ASSET_PARTITION_RANGE_START_TAG: first_day, ASSET_PARTITION_RANGE_END_TAG: last_day}
 
 
-def consecutive_day_runs(days: list[str]) -> list[tuple[str, str]]:
-    """Sorted YYYY-MM-DD days as (first, last) spans of consecutive days: 1, 2, 3, 5 -> (1, 3), (5, 5)."""
-    spans: list[tuple[str, str]] = []
+def consecutive_day_runs(days) -> list[list[str]]:
+    """YYYY-MM-DD days, sorted, in runs of consecutive days: 1, 2, 3, 5 -> [1, 2, 3], [5]."""
+    runs: list[list[str]] = []
     for day in sorted(days):
-        if spans and date.fromisoformat(day) - date.fromisoformat(spans[-1][1]) == timedelta(days=1):
-            spans[-1] = (spans[-1][0], day)
+        if runs and date.fromisoformat(day) - date.fromisoformat(runs[-1][-1]) == timedelta(days=1):
+            runs[-1].append(day)
         else:
-            spans.append((day, day))
-    return spans
+            runs.append([day])
+    return runs
 
 
 def run_window_days(tags: Mapping[str, str]) -> int | None:
     """How many daily partitions a run covers, from its tags (None when it names none)."""
-    start, end = tags.get(PARTITION_RANGE_START_TAG), tags.get(PARTITION_RANGE_END_TAG)
+    start, end = tags.get(ASSET_PARTITION_RANGE_START_TAG), tags.get(ASSET_PARTITION_RANGE_END_TAG)
     if start and end:
         return (date.fromisoformat(end) - date.fromisoformat(start)).days + 1
-    return 1 if tags.get("dagster/partition") else None
+    return 1 if tags.get(PARTITION_NAME_TAG) else None

@@ -89,15 +89,13 @@ def test_a_cursor_keyed_by_file_name_alone_requests_only_what_changed_since(tmp_
 def test_consecutive_new_days_are_one_run_over_their_range(tmp_path, monkeypatch):
     """A landing zone of many days (the first tick after `voc demo`, a bulk re-delivery) asks for one run per
     span of consecutive days, as `voc refresh` would run them, not one run per day."""
-    from dagster_project.lib.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
-
     landing = tmp_path / "landing"
     (landing / "call_center").mkdir(parents=True)
     monkeypatch.setenv("VOC_LANDING", str(landing))
     for day in ("2026-03-01", "2026-03-02", "2026-03-03", "2026-03-05"):
         (landing / "call_center" / f"calls_{day}.csv").write_text("call_id\n")
     requests, cursor = _tick()
-    assert [(r.partition_key, r.tags.get(PARTITION_RANGE_START_TAG), r.tags.get(PARTITION_RANGE_END_TAG))
+    assert [(r.partition_key, r.tags.get("dagster/asset_partition_range_start"), r.tags.get("dagster/asset_partition_range_end"))
             for r in requests] == [(None, "2026-03-01", "2026-03-03"), ("2026-03-05", None, None)]
     assert _tick(cursor)[0] == []
 

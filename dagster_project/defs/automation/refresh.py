@@ -7,6 +7,7 @@ import json
 from collections import defaultdict
 
 import dagster as dg
+from dagster._core.storage.tags import PARTITION_NAME_TAG
 
 from dagster_project.lib.continuation import AFTER_INGEST, failed_ingest_steps, partition_tags
 from dagster_project.lib.landing import dated_files, fingerprint, landing_key
@@ -65,9 +66,8 @@ def new_landing_files(context: dg.SensorEvaluationContext):
             for name, value in list(current.items()):
                 if value in fingerprints:
                     current.pop(name)
-    requestable = [day for day in changed_by_day if day in known_days]
-    for first, last in consecutive_day_runs(requestable):
-        days = [day for day in requestable if first <= day <= last]
+    for days in consecutive_day_runs(day for day in changed_by_day if day in known_days):
+        first, last = days[0], days[-1]
         files = hashlib.sha256("|".join(sorted(f for day in days for f in changed_by_day[day])).encode()).hexdigest()[:16]
         if first == last:
             yield dg.RunRequest(run_key=f"{first}:{files}", partition_key=first)
@@ -104,6 +104,6 @@ def build_after_failed_ingest_sensor(context: dg.RunFailureSensorContext):
     days = partition_tags(context.dagster_run.tags)  # a range of days (a backfill) stays in its tags
     return dg.RunRequest(
         run_key=f"after-failed-ingest:{context.dagster_run.run_id}",
-        partition_key=days.pop("dagster/partition", None),
+        partition_key=days.pop(PARTITION_NAME_TAG, None),
         tags=days,
     )
