@@ -185,10 +185,7 @@ def failure_reason(error) -> str:
     if not chain:
         return "unknown error"
     own = next((e for e in chain if not e.cls_name.startswith("Dagster")), chain[0])
-    dbt = next(((e, errors) for e in chain if (errors := _dbt_errors(e.message))), None)
-    if dbt is not None:
-        own = dbt[0]
-    reason = dbt[1] if dbt is not None else _one_line(own)
+    own, reason = next(((e, errors) for e in chain if (errors := _dbt_errors(e.message))), (own, _one_line(own)))
     if len(reason) > MAX_REASON_CHARS:
         reason = reason[: MAX_REASON_CHARS - 1] + "…"
     if chain[-1] is not own:
