@@ -83,12 +83,13 @@ def sentiment_scores(gold: list[int], predicted: list[int]) -> tuple[float, floa
     """Accuracy and macro-F1 over the gold classes present."""
     if not gold:
         return 0.0, 0.0
-    accuracy = sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold)
+    pairs = Counter(zip(gold, predicted, strict=True))  # (gold, predicted) -> rows
+    accuracy = sum(n for (g, p), n in pairs.items() if g == p) / len(gold)
     f1s = []
     for cls in sorted(set(gold)):
-        tp = sum(g == cls and p == cls for g, p in zip(gold, predicted, strict=True))
-        fp = sum(g != cls and p == cls for g, p in zip(gold, predicted, strict=True))
-        fn = sum(g == cls and p != cls for g, p in zip(gold, predicted, strict=True))
+        tp = pairs[(cls, cls)]
+        fp = sum(n for (g, p), n in pairs.items() if p == cls and g != cls)
+        fn = sum(n for (g, p), n in pairs.items() if g == cls and p != cls)
         f1s.append(prf(tp, fp, fn)[2])
     return accuracy, sum(f1s) / len(f1s)
 
