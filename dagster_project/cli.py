@@ -35,14 +35,14 @@ def landing_file_count(landing: Path) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from ingestion.demo.generator import generate_world
+    from ingestion.demo.generator import generate_world, truth_dir
 
     out = Path(args.out).resolve() if args.out else load_settings().landing
     existing = landing_file_count(out)
     if existing and not args.overwrite:
         raise SystemExit(
             f"voc generate: {out} already holds {existing:,} landing files; generating would replace them and "
-            f"{out.parent / 'truth'}. Pass --overwrite to replace them (a warehouse keeps what it loaded from them: "
+            f"{truth_dir(out)}. Pass --overwrite to replace them (a warehouse keeps what it loaded from them: "
             f"delete {load_settings().warehouse} to start over), or choose another --out."
         )
     try:
@@ -51,7 +51,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         )
     except ValueError as error:
         raise SystemExit(f"voc generate: {error}") from None
-    print(f"Landing zone: {out}\nPlanted truth: {out.parent / 'truth'}")
+    print(f"Landing zone: {out}\nPlanted truth: {truth_dir(out)}")
     for name, rows in sorted(summary.get("row_counts", summary).items()):
         print(f"  {name:<48} {rows:>10,}" if isinstance(rows, int) else f"  {name}: {rows}")
     return 0
@@ -213,14 +213,16 @@ def demo_world_to_generate(landing: Path) -> str | None:
     truth folder beside them were not written by the generator (a copied or real landing zone): they are
     refreshed as they are, never generated over.
     """
-    truth = landing.parent / "truth"
-    if (truth / "world.json").exists():
+    from ingestion.demo.generator import WORLD_FILE, is_finished_world, truth_dir
+
+    if is_finished_world(landing):
         return None
+    truth = truth_dir(landing)
     size = f"{DEMO_CUSTOMERS:,} customers × {DEMO_DAYS} days"
     if not landing_file_count(landing):
         return f"No demo world at {landing}: generating {size} …"
     if truth.is_dir():
-        return (f"The demo world at {landing} is unfinished ({truth} has no world.json, which the generator writes "
+        return (f"The demo world at {landing} is unfinished ({truth} has no {WORLD_FILE}, which the generator writes "
                 f"last: its generation was interrupted): generating it again, {size} …")
     return None
 

@@ -101,7 +101,7 @@ class WorldGenerator:
 
     def __init__(self, out: Path, world: World, seed: int, plants: bool):
         self.out, self.world, self.seed, self.plants = out, world, seed, plants
-        self.truth_dir = out.parent / "truth"
+        self.truth_dir = truth_dir(out)
         self.bank = load_phrasebank()
         self.rng = random.Random(f"{seed}:utterances")
         self.bad_rng = random.Random(f"{seed}:bad-records")
@@ -810,18 +810,29 @@ class WorldGenerator:
             "utterances": self.n_utterances, "row_counts": dict(sorted(self.counts.items())), "truth": truth_counts,
         }
         # Last, and whole or not at all: its presence tells `voc demo` the world is finished.
-        unfinished = truth / "world.json.partial"
+        unfinished = truth / f"{WORLD_FILE}.partial"
         unfinished.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        unfinished.replace(truth / "world.json")
+        unfinished.replace(truth / WORLD_FILE)
         return summary
 
 
 LANDING_DIRS = ("call_center", "private_domain", "public_opinion", "survey", "store", "crm", "ops")
+WORLD_FILE = "world.json"  # the summary, in the truth folder; written last, so it marks a finished world
+
+
+def truth_dir(landing: Path) -> Path:
+    """Where the planted truth of the world generated into `landing` goes: a `truth` folder beside it."""
+    return Path(landing).parent / "truth"
+
+
+def is_finished_world(landing: Path) -> bool:
+    """Whether a generation into `landing` ran to its end (an interrupted one has no WORLD_FILE)."""
+    return (truth_dir(landing) / WORLD_FILE).exists()
 
 
 def generate_world(out: Path, customers: int, days: int, seed: int, plants: bool = True,
                    end_date: date = date(2026, 3, 31), progress: bool = True) -> dict:
-    """Write the landing zone into `out` and the planted truth into `out.parent / "truth"`.
+    """Write the landing zone into `out` and the planted truth into `truth_dir(out)`.
 
     Same arguments give byte-identical files. Returns a summary with row counts
     per landing file/table and truth file (also written to truth/world.json).
@@ -829,7 +840,7 @@ def generate_world(out: Path, customers: int, days: int, seed: int, plants: bool
     if customers < 1 or days < 1:
         raise ValueError("customers and days must be at least 1")
     out = Path(out)
-    truth = out.parent / "truth"
+    truth = truth_dir(out)
     for sub in LANDING_DIRS:
         shutil.rmtree(out / sub, ignore_errors=True)
         (out / sub).mkdir(parents=True)
