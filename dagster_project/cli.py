@@ -29,13 +29,14 @@ def _parse_day(text: str) -> date:
 
 def landing_file_count(landing: Path) -> int:
     """Files in the landing zone's family folders (what `voc generate` would replace)."""
-    from ingestion.demo.generator import LANDING_DIRS
+    from ingestion.demo import LANDING_DIRS
 
     return sum(1 for sub in LANDING_DIRS if (landing / sub).is_dir() for path in (landing / sub).iterdir() if path.is_file())
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from ingestion.demo.generator import generate_world, truth_dir
+    from ingestion.demo import truth_dir
+    from ingestion.demo.generator import generate_world
 
     out = Path(args.out).resolve() if args.out else load_settings().landing
     existing = landing_file_count(out)
@@ -213,7 +214,7 @@ def demo_world_to_generate(landing: Path) -> str | None:
     truth folder beside them were not written by the generator (a copied or real landing zone): they are
     refreshed as they are, never generated over.
     """
-    from ingestion.demo.generator import WORLD_FILE, is_finished_world, truth_dir
+    from ingestion.demo import WORLD_FILE, is_finished_world, truth_dir
 
     if is_finished_world(landing):
         return None

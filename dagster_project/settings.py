@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from ingestion.demo import truth_dir
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
@@ -82,7 +84,7 @@ def load_settings() -> Settings:
     """Read settings from the environment, with the embedded-demo defaults."""
     warehouse = Path(os.environ.get("VOC_WAREHOUSE", PROJECT_ROOT / "warehouse" / "voc.duckdb")).resolve()
     landing = Path(os.environ.get("VOC_LANDING", PROJECT_ROOT / "demo_world" / "landing")).resolve()
-    truth = Path(os.environ.get("VOC_TRUTH", landing.parent / "truth")).resolve()
+    truth = Path(os.environ.get("VOC_TRUTH", truth_dir(landing))).resolve()
     return Settings(
         warehouse=warehouse,
         landing=landing,

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ingestion.demo import LANDING_DIRS, WORLD_FILE, truth_dir
 from ingestion.demo import reference as ref
 from ingestion.demo.dirty import (BAD_TIMESTAMPS, FILE_SOURCES, BadPlan, control_text, corrupt_json, future_day,
                                   plan_bad_records)
@@ -814,20 +815,6 @@ class WorldGenerator:
         unfinished.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         unfinished.replace(truth / WORLD_FILE)
         return summary
-
-
-LANDING_DIRS = ("call_center", "private_domain", "public_opinion", "survey", "store", "crm", "ops")
-WORLD_FILE = "world.json"  # the summary, in the truth folder; written last, so it marks a finished world
-
-
-def truth_dir(landing: Path) -> Path:
-    """Where the planted truth of the world generated into `landing` goes: a `truth` folder beside it."""
-    return Path(landing).parent / "truth"
-
-
-def is_finished_world(landing: Path) -> bool:
-    """Whether a generation into `landing` ran to its end (an interrupted one has no WORLD_FILE)."""
-    return (truth_dir(landing) / WORLD_FILE).exists()
 
 
 def generate_world(out: Path, customers: int, days: int, seed: int, plants: bool = True,
