@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import SALT, Ingest, day
 
-from ingestion.pipeline import family_source, make_pipeline
+from ingestion.pipeline import declaration_source, family_source, family_tables, make_pipeline
 
 RAW_TABLES = {  # one family per kind of source: files, API, SQL
     "call_center": ["calls", "quarantine"],
@@ -73,3 +73,26 @@ def test_a_package_that_fails_to_normalize_is_dropped_and_its_files_read_again(i
     assert counts["messages"] == 3
     assert ingest.query("select count(*) from raw_private_domain.messages") == [(3,)]
     assert ingest.query("select count(*) from raw_private_domain.load_stats") == [(2,)]
+
+
+def test_a_failed_first_load_declares_its_tables_empty_and_the_next_load_reads_everything(ingest, tmp_path):
+    """What the ingest step runs when a family's first load fails (lib/ingest_assets.py): every table of the
+    family exists, empty and in its loaded layout, so dbt's staging views build; no load_stats row says a
+    history was read, and the family's next load reads the landing zone as a clean first load does."""
+    clean = Ingest(ingest.landing, tmp_path / "clean.duckdb", tmp_path / "clean_dlt")
+    clean.run("call_center")
+    for family in ("call_center", "store"):
+        make_pipeline(family, ingest.warehouse, ingest.pipelines_dir).run(declaration_source(family, "declared"))
+        for spec in family_tables(family):
+            table = f"raw_{family}.{spec.table}"
+            assert ingest.query(f"select count(*) from {table}") == [(0,)], table
+            columns = {name for (name,) in ingest.query(
+                f"select column_name from information_schema.columns where table_schema = 'raw_{family}' "
+                f"and table_name = '{spec.table}'")}
+            assert columns >= {*spec.columns} - set(spec.pii) | set(spec.pii.values()), table
+        assert not ingest.query(f"select * from information_schema.tables where table_schema = 'raw_{family}' "
+                                "and table_name = 'load_stats'")
+    ingest.run("call_center")
+    for table in ("calls", "quarantine", "load_stats"):
+        query = f"select count(*) from raw_call_center.{table}"
+        assert ingest.query(query) == clean.query(query) != [(0,)]
