@@ -101,20 +101,24 @@ def test_pain_point_counts_line_up_after_chinese_labels():
 def test_a_failed_dbt_step_is_reported_by_dbts_errors_not_its_command_line():
     """dagster-dbt's message opens with the whole dbt command; cut at the summary's length, the model that
     failed and the database's error were never shown."""
+    from types import SimpleNamespace
+
+    from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
     from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
     command = "voc-dbt build --select " + " ".join(f"voc_warehouse.staging.stg_{n}" for n in range(40))
+    # dbt's error lines as dagster-dbt collects them, formatted by the installed dagster-dbt itself
+    dbt_errors = DbtCliInvocation._format_error_messages(SimpleNamespace(_error_messages=[
+        "3 of 66 ERROR creating sql view model staging.stg_crm__customers ... [\x1b[31mERROR\x1b[0m in 0.03s]",
+        "\x1b[31mFailure in model stg_crm__customers (models/staging/crm/stg_crm__customers.sql)\x1b[0m",
+        "  Runtime Error in model stg_crm__customers (models/staging/crm/stg_crm__customers.sql)\n"
+        '  Catalog Error: Table with name "raw_crm.customers" does not exist because schema "raw_crm" does not exist.\n\n'
+        "  compiled code at dbt/target/compiled/stg_crm__customers.sql",
+    ]))
 
     @dg.asset(key=["staging", "stg_crm__customers"])
     def customers():
-        raise DagsterDbtCliRuntimeError(
-            f"The dbt CLI process with command\n\n`{command}`\n\nfailed with exit code `1`.\n\nErrors parsed from dbt logs:\n\n"
-            "3 of 66 ERROR creating sql view model staging.stg_crm__customers ... [\x1b[31mERROR\x1b[0m in 0.03s]\n\n"
-            "\x1b[31mFailure in model stg_crm__customers (models/staging/crm/stg_crm__customers.sql)\x1b[0m\n\n"
-            "  Runtime Error in model stg_crm__customers (models/staging/crm/stg_crm__customers.sql)\n"
-            '  Catalog Error: Table with name "raw_crm.customers" does not exist because schema "raw_crm" does not exist.\n\n'
-            "  compiled code at dbt/target/compiled/stg_crm__customers.sql\n"
-        )
+        raise DagsterDbtCliRuntimeError(f"The dbt CLI process with command\n\n`{command}`\n\nfailed with exit code `1`.{dbt_errors}")
 
     result = dg.materialize([customers], raise_on_error=False)
     (failure,) = [event for event in result.all_events if event.is_step_failure]
