@@ -178,20 +178,28 @@ class CursorRange:
 
 
 def plan_cursor_range(window: Window, stored: dict | None) -> CursorRange:
-    """since = max(window start, stored cursor), until = window end; a window wholly before the cursor is a backfill."""
-    lower = window.lower_bound or EPOCH
+    """since = the stored cursor (or the window's start before the first cursor), until = the window's end; a window
+    wholly before the cursor is a backfill.
+
+    A forward run reads from the cursor even when the window starts later: after days without a run (an outage,
+    a refresh of one later day) the rows changed in between are read now. Starting at the window would skip them
+    for good, since the cursor then moves past them.
+    """
     last = datetime.fromisoformat(stored["last_value"]) if stored else None
-    if last is not None and window.end is not None and window.end <= last:
-        return CursorRange(lower, window.end, False, frozenset())
-    if last is not None and last >= lower:
-        return CursorRange(last, window.end, True, frozenset(stored.get("keys_at_last_value", ())))
-    return CursorRange(lower, window.end, True, frozenset())
+    if last is None:
+        return CursorRange(window.lower_bound or EPOCH, window.end, True, frozenset())
+    if window.end is not None and window.end <= last:
+        return CursorRange(window.lower_bound or EPOCH, window.end, False, frozenset())
+    return CursorRange(last, window.end, True, frozenset(stored.get("keys_at_last_value", ())))
 
 
-def advanced_cursor(stored: dict | None, newest: datetime | None, keys: set[str]) -> dict | None:
-    """New cursor state after a forward run whose newest ``updated_at`` was ``newest`` (records ``keys``)."""
+def advanced_cursor(stored: dict | None, planned: CursorRange, newest: datetime | None, keys: set[str]) -> dict | None:
+    """New cursor state after a forward run whose newest ``updated_at`` was ``newest`` (records ``keys``).
+
+    A first run that found no row keeps where it started reading, so the next run reads on from there rather than
+    from its own window's start."""
     if newest is None:
-        return stored
+        return stored or {"last_value": planned.since.isoformat(), "keys_at_last_value": []}
     if stored:
         last = datetime.fromisoformat(stored["last_value"])
         if last > newest:

@@ -9,6 +9,7 @@ from conftest import day
 
 from ingestion.common import (
     EPOCH,
+    advanced_cursor,
     Window,
     export_day,
     hash_pii,
@@ -55,6 +56,10 @@ def test_cursor_plan_forward_backfill_and_history():
     assert (backfill.since, backfill.until, backfill.advances_cursor) == (day(10), day(11), False)
     history = plan_cursor_range(Window.of(day(10), day(11), is_history=True), None)
     assert history.since == EPOCH and history.until == day(11)
+    behind = {"last_value": day(5).replace(hour=15).isoformat(), "keys_at_last_value": ["B"]}
+    after_a_gap = plan_cursor_range(window, behind)  # days 6-9 had no run: their changes are read now
+    assert (after_a_gap.since, after_a_gap.until, after_a_gap.advances_cursor) == (day(5).replace(hour=15), day(11), True)
+    assert advanced_cursor(None, history, None, set()) == {"last_value": EPOCH.isoformat(), "keys_at_last_value": []}
 
 
 TIMESTAMPS = [

@@ -24,6 +24,22 @@ def test_history_window_loads_old_rows_then_windows_move_the_cursor(ingest):
     assert ingest.run("store", day(11), day(12)) == {}
 
 
+def test_a_run_after_days_without_one_reads_the_rows_changed_in_between(ingest):
+    """The cursor, not the window's start, is where a forward run reads from: a refresh of day 12 after one of
+    day 10 still loads the visit of day 11, which no later run would read again."""
+    assert ingest.run("store", day(10), day(11), history=True)["store_visits"] == 1
+    assert ingest.run("store", day(12), day(13))["store_visits"] == 1
+    assert ingest.query("select visit_id from raw_store.store_visits order by 1") == [("V1",), ("V4",)]
+    assert ingest.run("store", day(12), day(13)) == {}
+
+
+def test_a_table_that_had_no_row_yet_reads_on_from_where_its_first_load_started(ingest):
+    """A first load with no row of a table leaves its cursor where that load read from: the visits of days 10
+    and 11, after the first load's window (before day 10) and before the next run's (day 12), are loaded."""
+    assert ingest.run("store", day(9), day(10), history=True)["store_visits"] == 0  # declared, empty
+    assert ingest.run("store", day(12), day(13))["store_visits"] == 2
+
+
 def test_sqlite_scans_for_the_history_and_uses_the_updated_at_index_for_a_day(ingest, landing):
     """The first load reads every row in file order; a day's changes go through the index."""
     database = landing[0] / "store" / "dms.sqlite"  # with the demo sources' updated_at indexes
