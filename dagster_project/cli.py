@@ -191,7 +191,7 @@ def run_refresh(first_day: str, last_day: str) -> bool:
                 print(f"\n{', '.join(failed)} failed: building staging, codes and marts from what the other sources loaded …")
                 after_ingest = sorted(AFTER_INGEST.resolve(job.asset_layer.asset_graph))
                 results.append(job.execute_in_process(instance=instance, asset_selection=after_ingest, **run))
-    print_refresh_summary(settings.warehouse, results, time.monotonic() - started)
+    print_refresh_summary(settings.warehouse, settings.landing, results, time.monotonic() - started)
     return all(result.success for result in results)
 
 

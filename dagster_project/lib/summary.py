@@ -11,9 +11,12 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from dagster_project.lib.keys import is_raw_key
+from dagster_project.lib.keys import is_raw_key, raw_dataset
+from dagster_project.lib.landing import dated_files
+from dagster_project.lib.partitions import daily_partitions
 from dagster_project.lib.recoding import NotRecoded, not_recoded
 from dagster_project.lib.warehouse import warehouse_connection
+from ingestion.pipeline import FAMILIES
 
 
 def _rows(connection: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
@@ -90,7 +93,42 @@ def _not_recoded_history(connection: duckdb.DuckDBPyConnection) -> tuple[str | N
         return current_version, None
 
 
-def print_refresh_summary(warehouse: Path, results: list, seconds: float) -> None:
+def files_not_loaded(connection: duckdb.DuckDBPyConnection, landing: Path) -> dict[str, list[str]]:
+    """Per family folder, the export days of its dated landing files that no completed load has read.
+
+    A refresh reads the files of its own days only: after days without one (an outage, the landing sensor off,
+    a later day refreshed by hand) the files of those days wait in the landing zone, and nothing else says so.
+    Days outside the daily partitions (before VOC_PARTITIONS_START, today) cannot be refreshed and are left out.
+    """
+    first, last = daily_partitions.get_first_partition_key(), daily_partitions.get_last_partition_key()
+    waiting: dict[str, list[str]] = {}
+    if first is None or last is None:
+        return waiting
+    loaded_by_family: dict[str, set[str]] = {}
+    for path, day in dated_files(landing).items():
+        family = path.relative_to(landing).parts[0]
+        if family not in FAMILIES or not first <= day <= last:
+            continue
+        if family not in loaded_by_family:
+            schema = raw_dataset(family)
+            loaded_by_family[family] = {file for (file,) in _rows(
+                connection,
+                f"select distinct stats.file from {schema}.load_stats as stats "
+                f"join {schema}._dlt_loads as loads on loads.load_id = stats._dlt_load_id and loads.status = 0",
+            )}
+        if path.name not in loaded_by_family[family]:
+            waiting.setdefault(family, []).append(day)
+    return waiting
+
+
+def files_not_loaded_advice(waiting: dict[str, list[str]]) -> str:
+    days = sorted({day for family_days in waiting.values() for day in family_days})
+    files = ", ".join(f"{family} {len(family_days)}" for family, family_days in sorted(waiting.items()))
+    return (f"files of {days[0]} … {days[-1]} ({files}) that no refresh has read: no refresh covered their days. "
+            f"Load them with: voc refresh --start {days[0]} --end {days[-1]}")
+
+
+def print_refresh_summary(warehouse: Path, landing: Path, results: list, seconds: float) -> None:
     """Per source: seen/loaded/quarantined/deduplicated of this refresh; per channel: utterances; then failures.
 
     `results` are the refresh's runs: the daily refresh, and the build after ingestion when a source failed.
@@ -125,6 +163,7 @@ def print_refresh_summary(warehouse: Path, results: list, seconds: float) -> Non
             "group by u.channel order by u.channel",
         )
         current_version, older = _not_recoded_history(connection)
+        waiting = files_not_loaded(connection, landing)
         pains = _rows(
             connection,
             "select l1_name, l2_name, count(distinct feedback_id) as utterances, "
@@ -158,6 +197,8 @@ def print_refresh_summary(warehouse: Path, results: list, seconds: float) -> Non
             print(f"  {pad_to_display_width(f'{l1} / {l2}', 36)}{count:>8,} utterances{f', {critical} critical' if critical else ''}")
     if older:
         print(f"\nHISTORY NOT RE-CODED: {older.advice(current_version)}")
+    if waiting:
+        print(f"\nLANDING FILES NOT LOADED: {files_not_loaded_advice(waiting)}")
     stage_seconds = step_seconds_by_stage(*results)
     print("\nseconds per stage: " + ", ".join(f"{name} {value:,.1f}" for name, value in stage_seconds.items()))
     failures = [event for result in results for event in result.all_events if event.is_step_failure]

@@ -7,6 +7,8 @@ import dagster as dg
 from dagster_project.lib.summary import (
     STAGES,
     failure_reason,
+    files_not_loaded,
+    files_not_loaded_advice,
     pad_to_display_width,
     step_seconds_by_stage,
     unpassed_check_lines,
@@ -127,3 +129,32 @@ def test_a_failed_dbt_step_is_reported_by_dbts_errors_not_its_command_line():
         "(models/staging/crm/stg_crm__customers.sql) Runtime Error in model stg_crm__customers "
         '(models/staging/crm/stg_crm__customers.sql) Catalog Error: Table with name "raw_crm.customers" does not exist '
         'because schema "raw_crm" does not exist.')
+
+
+def test_landing_files_that_no_completed_load_read_are_named_with_the_command_that_loads_them(tmp_path):
+    """Files wait in the landing zone when no refresh covered their days; a load that did not complete read none."""
+    import duckdb
+
+    landing = tmp_path / "landing"
+    for name in ("call_center/calls_2026-03-01.csv", "call_center/calls_2026-03-02.csv", "call_center/calls_2026-03-04.csv",
+                 "private_domain/messages_2026-03-03.jsonl", "public_opinion/posts_2026-03-02_supplement.jsonl",
+                 "call_center/calls_2020-01-01.csv",  # before the daily partitions: no refresh can cover it
+                 "notes/minutes_2026-03-02.csv"):  # not a source's folder
+        (landing / name).parent.mkdir(parents=True, exist_ok=True)
+        (landing / name).write_text("")
+    connection = duckdb.connect()
+    for family in ("call_center", "public_opinion"):
+        connection.execute(f"create schema raw_{family}")
+        connection.execute(f"create table raw_{family}._dlt_loads (load_id varchar, status integer)")
+        connection.execute(f"create table raw_{family}.load_stats (file varchar, _dlt_load_id varchar)")
+    connection.execute("insert into raw_call_center._dlt_loads values ('1', 0), ('2', 1)")  # load 2 did not complete
+    connection.execute("insert into raw_call_center.load_stats values ('calls_2026-03-01.csv', '1'), ('calls_2026-03-04.csv', '2')")
+    connection.execute("insert into raw_public_opinion._dlt_loads values ('1', 0)")
+    connection.execute("insert into raw_public_opinion.load_stats values ('posts_2026-03-02_supplement.jsonl', '1')")
+
+    waiting = files_not_loaded(connection, landing)
+
+    assert waiting == {"call_center": ["2026-03-02", "2026-03-04"], "private_domain": ["2026-03-03"]}
+    assert files_not_loaded_advice(waiting) == (
+        "files of 2026-03-02 … 2026-03-04 (call_center 2, private_domain 1) that no refresh has read: no refresh "
+        "covered their days. Load them with: voc refresh --start 2026-03-02 --end 2026-03-04")
