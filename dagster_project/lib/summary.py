@@ -128,6 +128,28 @@ def files_not_loaded_advice(waiting: dict[str, list[str]]) -> str:
             f"Load them with: voc refresh --start {days[0]} --end {days[-1]}")
 
 
+def utterances_not_unified(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, int, object, object]]:
+    """(channel, utterances, first day, last day) of the staged utterances int_feedback_unified does not hold.
+
+    A refresh unifies its window's days and the lookback before them: a record loaded later than that (a post
+    crawled weeks after it was written, survey responses of days no refresh covered) waits in staging until a
+    refresh covers its day. The dbt test every_staged_utterance_is_unified counts them; this names their days.
+    """
+    return _rows(
+        connection,
+        "select channel, count(*), min(event_date), max(event_date) from intermediate.int_feedback_unioned as staged "
+        "where not exists (select 1 from intermediate.int_feedback_unified as unified "
+        "where unified.feedback_id = staged.feedback_id) group by channel order by channel",
+    )
+
+
+def utterances_not_unified_advice(waiting: list[tuple[str, int, object, object]]) -> str:
+    first, last = min(row[2] for row in waiting), max(row[3] for row in waiting)
+    channels = ", ".join(f"{channel} {count:,}" for channel, count, _, _ in waiting)
+    return (f"utterances of {first} … {last} ({channels}) were loaded after their days were built, beyond the "
+            f"lookback; they reach int_feedback_unified, the codes and the marts with: voc refresh --start {first} --end {last}")
+
+
 def print_refresh_summary(warehouse: Path, landing: Path, results: list, seconds: float) -> None:
     """Per source: seen/loaded/quarantined/deduplicated of this refresh; per channel: utterances; then failures.
 
@@ -164,6 +186,7 @@ def print_refresh_summary(warehouse: Path, landing: Path, results: list, seconds
         )
         current_version, older = _not_recoded_history(connection)
         waiting = files_not_loaded(connection, landing)
+        not_unified = utterances_not_unified(connection)
         pains = _rows(
             connection,
             "select l1_name, l2_name, count(distinct feedback_id) as utterances, "
@@ -199,6 +222,8 @@ def print_refresh_summary(warehouse: Path, landing: Path, results: list, seconds
         print(f"\nHISTORY NOT RE-CODED: {older.advice(current_version)}")
     if waiting:
         print(f"\nLANDING FILES NOT LOADED: {files_not_loaded_advice(waiting)}")
+    if not_unified:
+        print(f"\nUTTERANCES NOT YET UNIFIED: {utterances_not_unified_advice(not_unified)}")
     stage_seconds = step_seconds_by_stage(*results)
     print("\nseconds per stage: " + ", ".join(f"{name} {value:,.1f}" for name, value in stage_seconds.items()))
     failures = [event for result in results for event in result.all_events if event.is_step_failure]

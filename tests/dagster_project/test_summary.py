@@ -9,6 +9,7 @@ from dagster_project.lib.summary import (
     failure_reason,
     files_not_loaded,
     files_not_loaded_advice,
+    utterances_not_unified_advice,
     pad_to_display_width,
     step_seconds_by_stage,
     unpassed_check_lines,
@@ -158,3 +159,13 @@ def test_landing_files_that_no_completed_load_read_are_named_with_the_command_th
     assert files_not_loaded_advice(waiting) == (
         "files of 2026-03-02 … 2026-03-04 (call_center 2, private_domain 1) that no refresh has read: no refresh "
         "covered their days. Load them with: voc refresh --start 2026-03-02 --end 2026-03-04")
+
+
+def test_utterances_loaded_after_their_days_were_built_are_named_with_the_command_that_unifies_them():
+    from datetime import date
+
+    waiting = [("public_opinion", 1, date(2026, 3, 2), date(2026, 3, 2)), ("survey", 1_200, date(2026, 3, 1), date(2026, 3, 5))]
+    assert utterances_not_unified_advice(waiting) == (
+        "utterances of 2026-03-01 … 2026-03-05 (public_opinion 1, survey 1,200) were loaded after their days were built, "
+        "beyond the lookback; they reach int_feedback_unified, the codes and the marts with: "
+        "voc refresh --start 2026-03-01 --end 2026-03-05")

@@ -26,7 +26,8 @@ def test_dbt_unit_tests_pass(first_refresh):
     for name in {
         "test_pii_is_masked_in_free_text",
         "test_customer_names_are_masked_to_surname",
-        "test_feedback_unified_unions_every_channel_with_its_identity_keys",
+        "test_feedback_unioned_gives_every_channel_one_shape_with_its_identity_keys",
+        "test_feedback_unified_finds_each_utterances_customer_vehicle_and_journey_stage",
         "test_feedback_unified_incremental_run_reads_only_the_window_with_lookback",
         "test_feedback_codes_fact_incremental_run_reads_only_the_window_of_the_current_version",
     }:
@@ -82,6 +83,35 @@ def test_data_tests_of_a_refresh_read_only_its_window(first_refresh, tmp_path):
             [last_day],
         )
     assert not key_test_passes((last_day, day_after(last_day)))
+
+
+def test_staged_utterances_the_unified_model_does_not_hold_are_warned_of_with_their_days(first_refresh, tmp_path):
+    """A record loaded after its day was built, beyond the lookback, waits in staging: the dbt test warns (the
+    refresh goes on) and the summary names its days and the command that unifies it."""
+    from dagster_project.lib.summary import utterances_not_unified
+
+    warehouse = tmp_path / "voc.duckdb"
+    shutil.copy(load_settings().warehouse, warehouse)
+
+    def unified_test() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(Path(sys.executable).parent / "dbt"), "test", "--select", "every_staged_utterance_is_unified",
+             "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+            capture_output=True, text=True, env={**os.environ, "VOC_WAREHOUSE": str(warehouse)},
+        )
+
+    passed = unified_test()
+    assert passed.returncode == 0 and "PASS=1" in passed.stdout, passed.stdout[-3000:]
+    with warehouse_connection(warehouse) as connection:
+        assert utterances_not_unified(connection) == []
+        (day,) = connection.execute("select min(event_date) from intermediate.int_feedback_unified where channel = 'survey'").fetchone()
+        connection.execute("delete from intermediate.int_feedback_unified where channel = 'survey' and event_date = ?", [day])
+        (removed,) = connection.execute("select count(*) from intermediate.int_feedback_unioned "
+                                        "where channel = 'survey' and event_date = ?", [day]).fetchone()
+    warned = unified_test()
+    assert warned.returncode == 0 and "WARN=1" in warned.stdout, warned.stdout[-3000:]
+    with warehouse_connection(warehouse, read_only=True) as connection:
+        assert utterances_not_unified(connection) == [("survey", removed, day, day)]
 
 
 def test_a_view_is_recreated_only_when_its_definition_changed(first_refresh, tmp_path):
