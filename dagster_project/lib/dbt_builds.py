@@ -45,6 +45,28 @@ def project_fingerprint(project_dir: Path, also: Iterable[Path] = ()) -> str:
     return digest.hexdigest()
 
 
+def _parse_stamp(manifest: Path, fingerprint: str) -> str:
+    """The project's fingerprint and the manifest file's size and modification time."""
+    try:
+        stat = manifest.stat()
+    except OSError:
+        return f"{fingerprint} no manifest"
+    return f"{fingerprint} {stat.st_size}:{stat.st_mtime_ns}"
+
+
+def record_parse(record: Path, manifest: Path, fingerprint: str) -> None:
+    """After a parse: which project files the manifest was parsed from, and which manifest file that parse wrote."""
+    record.write_text(_parse_stamp(manifest, fingerprint))
+
+
+def manifest_matches_parse(record: Path, manifest: Path, fingerprint: str) -> bool:
+    """Whether the manifest is the one the last recorded parse wrote, from the project files as they are now.
+
+    The manifest file is part of the answer because dbt run by hand (`dbt build` in dbt/) rewrites it for the files
+    as they were then: edited and reverted since, the fingerprint alone would match again over a stale graph."""
+    return record.exists() and record.read_text() == _parse_stamp(manifest, fingerprint)
+
+
 def _table_exists(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(
         connection.execute(

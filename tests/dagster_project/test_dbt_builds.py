@@ -96,3 +96,21 @@ def test_the_fingerprint_of_an_extra_file_follows_its_contents_not_its_location(
     assert project_fingerprint(project, also=[here]) == project_fingerprint(project, also=[there])
     there.write_text("version: 2", encoding="utf-8")
     assert project_fingerprint(project, also=[here]) != project_fingerprint(project, also=[there])
+
+
+def test_a_manifest_is_reparsed_when_the_project_changed_or_a_dbt_run_by_hand_rewrote_it(tmp_path):
+    """An analytics engineer edits a model, runs dbt by hand (which writes target/manifest.json), then reverts the
+    edit: the project's fingerprint is the recorded one again, but the manifest is the edited project's graph."""
+    import os
+
+    from dagster_project.lib.dbt_builds import manifest_matches_parse, record_parse
+
+    record, manifest = tmp_path / "parsed.txt", tmp_path / "manifest.json"
+    assert not manifest_matches_parse(record, manifest, "files-v1")  # a fresh clone: never parsed
+    manifest.write_text('{"nodes": {}}')
+    record_parse(record, manifest, "files-v1")
+    assert manifest_matches_parse(record, manifest, "files-v1")
+    assert not manifest_matches_parse(record, manifest, "files-v2")  # a file of the project changed
+    manifest.write_text('{"nodes": {"model.x": {}}}')  # dbt run by hand over an edit, since reverted
+    os.utime(manifest, ns=(1, 1))
+    assert not manifest_matches_parse(record, manifest, "files-v1")

@@ -14,7 +14,15 @@ from dagster_dbt.dbt_manifest import read_manifest_path
 from packaging import version
 from pydantic import PrivateAttr
 
-from dagster_project.lib.dbt_builds import complete_builds, is_built, project_fingerprint, raw_upstream_loaded_in_run, record_build
+from dagster_project.lib.dbt_builds import (
+    complete_builds,
+    is_built,
+    manifest_matches_parse,
+    project_fingerprint,
+    raw_upstream_loaded_in_run,
+    record_build,
+    record_parse,
+)
 from dagster_project.lib.gx_checks import preload_great_expectations
 from dagster_project.lib.keys import VocDbtTranslator, is_raw_key
 from dagster_project.lib.partitions import daily_partitions, dbt_window_env, run_window_days, single_run, window_days
@@ -77,7 +85,7 @@ def dbt_cli_resource() -> VenvDbtCliResource:
 # No `dbt_project.prepare_if_dev()`: under `dagster dev` it parses with a dbt looked up on PATH, which a
 # virtualenv that is not activated does not put there; the check below parses with this venv's dbt, and only
 # when the project changed.
-_parsed_fingerprint = dbt_project.project_dir / dbt_project.target_path / "voc_project_fingerprint.txt"
+_parse_record = dbt_project.project_dir / dbt_project.target_path / "voc_project_fingerprint.txt"
 _current_fingerprint = project_fingerprint(DBT_PROJECT_DIR)
 
 
@@ -90,18 +98,15 @@ def _manifest_is_readable() -> bool:
     return True
 
 
-if (
-    not _parsed_fingerprint.exists()
-    or _parsed_fingerprint.read_text() != _current_fingerprint
-    or not _manifest_is_readable()
-):
+if not manifest_matches_parse(_parse_record, dbt_project.manifest_path, _current_fingerprint) or not _manifest_is_readable():
     # A fresh clone has no manifest, an edited project has a stale one (its selections would name
-    # models that are gone), and a dbt killed while writing leaves a broken one: parse (~4 s) so the
-    # definitions match the files.
+    # models that are gone), a dbt run by hand wrote one for the files as they were then (edited since,
+    # or reverted), and a dbt killed while writing leaves a broken one: parse (~4 s) so the definitions
+    # match the files.
     dbt_cli_resource().cli(
         ["parse", "--quiet"], target_path=dbt_project.project_dir / dbt_project.target_path
     ).wait()
-    _parsed_fingerprint.write_text(_current_fingerprint)
+    record_parse(_parse_record, dbt_project.manifest_path, _current_fingerprint)
 
 
 @contextmanager
