@@ -219,40 +219,42 @@ def test_the_same_day_three_times_gives_identical_counts_and_checksums(first_ref
 
 
 def test_day_by_day_refreshes_with_a_source_down_end_as_one_refresh(first_refresh, tmp_path):
-    """The history, then the last day with the survey API down, then the last day again once it is back.
+    """The history, then a day with the survey API down, then the next day once it is back.
 
     The day the API is down, the other channels still reach int_feedback_unified and the marts (they waited
-    for the survey before). audit.quarantine appends the loads it has not seen: in the end it holds the rows
-    of one refresh of every day, and the unified utterances are those of one refresh.
+    for the survey before). The next day's refresh reads the survey on from its cursor, so the responses of
+    the day it was down arrive then, within the lookback. audit.quarantine appends the loads it has not seen:
+    in the end it holds the rows of one refresh of every day, and the unified utterances are those of one refresh.
     """
     first_day, last_day = first_refresh
     warehouse = tmp_path / "voc.duckdb"
     voc = Path(sys.executable).parent / "voc"
     env = {**os.environ, "VOC_WAREHOUSE": str(warehouse)}
-    day_before_last = (date.fromisoformat(last_day) - timedelta(days=1)).isoformat()
+    day_down = (date.fromisoformat(last_day) - timedelta(days=1)).isoformat()
+    day_before = (date.fromisoformat(last_day) - timedelta(days=2)).isoformat()
 
     def refresh(start: str, end: str, **extra_env: str) -> subprocess.CompletedProcess:
         return subprocess.run([str(voc), "refresh", "--start", start, "--end", end], env={**env, **extra_env},
                               capture_output=True, text=True, timeout=600)
 
-    def unified_on_last_day(path) -> dict[str, int]:
+    def unified_on(path, day: str) -> dict[str, int]:
         with warehouse_connection(path, read_only=True) as connection:
             return dict(connection.execute(
                 "select channel, count(*) from intermediate.int_feedback_unified where event_date = ? group by channel",
-                [date.fromisoformat(last_day)],
+                [date.fromisoformat(day)],
             ).fetchall())
 
-    assert refresh(first_day, day_before_last).returncode == 0
-    down = refresh(last_day, last_day, VOC_SURVEY_API_URL="http://127.0.0.1:9", VOC_SURVEY_API_KEY="any")
+    assert refresh(first_day, day_before).returncode == 0
+    down = refresh(day_down, day_down, VOC_SURVEY_API_URL="http://127.0.0.1:9", VOC_SURVEY_API_KEY="any")
     assert down.returncode == 1, down.stdout[-3000:]
     assert "ingest_survey failed: building staging, codes and marts from what the other sources loaded" in down.stdout
     assert "FAILED step ingest_survey" in down.stdout and "Connection refused" in down.stdout
-    complete = unified_on_last_day(load_settings().warehouse)
-    assert complete.get("survey"), "the last day has no survey response: this test would not see it missing"
-    assert unified_on_last_day(warehouse) == {channel: n for channel, n in complete.items() if channel != "survey"}
+    complete = {day: unified_on(load_settings().warehouse, day) for day in (day_down, last_day)}
+    assert complete[day_down].get("survey"), "no survey response on the day it is down: this test would not see it missing"
+    assert unified_on(warehouse, day_down) == {channel: n for channel, n in complete[day_down].items() if channel != "survey"}
     back = refresh(last_day, last_day)
     assert back.returncode == 0, back.stdout[-3000:]
-    assert unified_on_last_day(warehouse) == complete
+    assert {day: unified_on(warehouse, day) for day in (day_down, last_day)} == complete
 
     def quarantine(path) -> list[tuple]:
         with warehouse_connection(path, read_only=True) as connection:
