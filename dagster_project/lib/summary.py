@@ -135,11 +135,21 @@ def utterances_not_unified(connection: duckdb.DuckDBPyConnection) -> list[tuple[
     crawled weeks after it was written, survey responses of days no refresh covered) waits in staging until a
     refresh covers its day. The dbt test every_staged_utterance_is_unified counts them; this names their days.
     """
+    counts = "select channel, count(*) as utterances from intermediate.{} group by channel"
+    behind = [channel for (channel,) in _rows(
+        connection,
+        f"select staged.channel from ({counts.format('int_feedback_unioned')}) as staged "
+        f"left join ({counts.format('int_feedback_unified')}) as unified on unified.channel = staged.channel "
+        "where staged.utterances > coalesce(unified.utterances, 0)",
+    )]
+    if not behind:  # the usual answer, from counts alone (~20 ms on 1.2M utterances; the anti-join takes ~0.2 s)
+        return []
     return _rows(
         connection,
         "select channel, count(*), min(event_date), max(event_date) from intermediate.int_feedback_unioned as staged "
-        "where not exists (select 1 from intermediate.int_feedback_unified as unified "
+        "where channel in (select unnest(?)) and not exists (select 1 from intermediate.int_feedback_unified as unified "
         "where unified.feedback_id = staged.feedback_id) group by channel order by channel",
+        [behind],
     )
 
 
