@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingestion.pipeline import FAMILIES, family_source, make_pipeline  # noqa: E402
+from ingestion import FAMILIES  # noqa: E402
+from ingestion.pipeline import family_source, make_pipeline  # noqa: E402
 
 SALT = "bench-salt"
 SURVEY_KEY = "demo-survey-key"

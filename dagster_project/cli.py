@@ -29,9 +29,9 @@ def _parse_day(text: str) -> date:
 
 def landing_file_count(landing: Path) -> int:
     """Files in the landing zone's family folders (what `voc generate` would replace)."""
-    from ingestion.demo import LANDING_DIRS
+    from ingestion import FAMILIES
 
-    return sum(1 for sub in LANDING_DIRS if (landing / sub).is_dir() for path in (landing / sub).iterdir() if path.is_file())
+    return sum(1 for sub in FAMILIES if (landing / sub).is_dir() for path in (landing / sub).iterdir() if path.is_file())
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

@@ -28,12 +28,13 @@ from dlt.destinations.impl.duckdb.duck import DuckDbClient
 from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
 from dlt.pipeline.pipeline import Pipeline
 
+from ingestion import FAMILIES
+
 logger = logging.getLogger(__name__)
 
 # Arrow items carry no `_dlt_load_id` by default; the audit models need it to count only completed loads.
 dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
 
-FAMILIES = ("call_center", "private_domain", "public_opinion", "survey", "store", "crm", "ops")
 
 def remembered(function):
     """`function` with its answers kept per argument; an argument that cannot be a cache key is answered afresh."""

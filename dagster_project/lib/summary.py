@@ -16,7 +16,7 @@ from dagster_project.lib.landing import dated_files
 from dagster_project.lib.partitions import daily_partitions
 from dagster_project.lib.recoding import NotRecoded, not_recoded
 from dagster_project.lib.warehouse import warehouse_connection
-from ingestion.pipeline import FAMILIES
+from ingestion import FAMILIES
 
 
 def _rows(connection: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-LANDING_DIRS = ("call_center", "private_domain", "public_opinion", "survey", "store", "crm", "ops")
 WORLD_FILE = "world.json"  # the summary, in the truth folder; written last, so it marks a finished world
 
 

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ingestion.demo import LANDING_DIRS, WORLD_FILE, truth_dir
+from ingestion import FAMILIES
+from ingestion.demo import WORLD_FILE, truth_dir
 from ingestion.demo import reference as ref
 from ingestion.demo.dirty import (BAD_TIMESTAMPS, FILE_SOURCES, BadPlan, control_text, corrupt_json, future_day,
                                   plan_bad_records)
@@ -828,7 +829,7 @@ def generate_world(out: Path, customers: int, days: int, seed: int, plants: bool
         raise ValueError("customers and days must be at least 1")
     out = Path(out)
     truth = truth_dir(out)
-    for sub in LANDING_DIRS:
+    for sub in FAMILIES:
         shutil.rmtree(out / sub, ignore_errors=True)
         (out / sub).mkdir(parents=True)
     shutil.rmtree(truth, ignore_errors=True)

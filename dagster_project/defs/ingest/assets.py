@@ -11,7 +11,8 @@ import dagster as dg
 from dagster_project.lib.ingest_assets import build_ingest_assets
 from dagster_project.lib.survey_endpoint import SurveyEndpoint
 from dagster_project.settings import load_settings
-from ingestion.pipeline import FAMILIES, family_source, make_pipeline
+from ingestion import FAMILIES
+from ingestion.pipeline import family_source, make_pipeline
 
 settings = load_settings()
 

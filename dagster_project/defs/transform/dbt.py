@@ -29,7 +29,7 @@ from dagster_project.lib.partitions import daily_partitions, dbt_window_env, run
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, release_warehouse
 from dagster_project.lib.warm_dbt import SOCKET_VARIABLE, WarmDbt
 from dagster_project.settings import DBT_PROJECT_DIR, dbt_executable, export_for_subprocesses, load_settings
-from ingestion.pipeline import FAMILIES
+from ingestion import FAMILIES
 
 settings = load_settings()
 export_for_subprocesses(settings)
