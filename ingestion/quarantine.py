@@ -19,6 +19,13 @@ QUARANTINE_TABLE = "quarantine"
 LOAD_STATS_TABLE = "load_stats"
 RAW_PAYLOAD_MAX_BYTES = 10_000
 
+
+def completed_load_stats(dataset: str) -> str:
+    """`from`-clause of a dataset's load_stats rows (aliased `stats`) of the loads dlt recorded as complete: a load
+    killed before its end left rows in no table (it is loaded again), or rows dlt has not marked complete."""
+    return (f"{dataset}.{LOAD_STATS_TABLE} as stats "
+            f"join {dataset}._dlt_loads as loads on loads.load_id = stats._dlt_load_id and loads.status = 0")
+
 REASONS = frozenset(
     {
         "malformed_line",

@@ -25,6 +25,7 @@ import duckdb
 from dagster_project.lib.keys import raw_dataset
 from dagster_project.lib.run_records import materialized_in_run
 from dagster_project.lib.warehouse import warehouse_connection
+from ingestion.quarantine import LOAD_STATS_TABLE, completed_load_stats
 
 BUILDS_TABLE = "audit.dbt_builds"
 PROJECT_FILE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md"}
@@ -80,14 +81,11 @@ def raw_watermark(connection: duckdb.DuckDBPyConnection, families: Iterable[str]
     newest = ""
     for family in families:
         schema = raw_dataset(family)
-        if not (_table_exists(connection, schema, "load_stats") and _table_exists(connection, schema, "_dlt_loads")):
+        if not (_table_exists(connection, schema, LOAD_STATS_TABLE) and _table_exists(connection, schema, "_dlt_loads")):
             continue
         (load_id,) = connection.execute(
             f"""
-            select max(stats._dlt_load_id)
-            from {schema}.load_stats as stats
-            join {schema}._dlt_loads as loads on loads.load_id = stats._dlt_load_id and loads.status = 0
-            where stats.records_seen > 0
+            select max(stats._dlt_load_id) from {completed_load_stats(schema)} where stats.records_seen > 0
             """
         ).fetchone()
         newest = max(newest, load_id or "")

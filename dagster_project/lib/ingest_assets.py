@@ -26,7 +26,7 @@ from dagster_project.lib.pii_salt import check_and_record_salt
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, WarehouseResource, quoted_identifier
 from dagster_project.settings import load_settings
 from ingestion.pipeline import declaration_source
-from ingestion.quarantine import LOAD_STATS_TABLE
+from ingestion.quarantine import completed_load_stats
 
 # (window_start, window_end, is_history_window, run_id, **inputs) -> the family's dlt source
 SourceFactory = Callable[..., DltSource]
@@ -128,10 +128,7 @@ def has_loaded_records(cursor: duckdb.DuckDBPyConnection, dataset: str) -> bool:
     """
     schema = quoted_identifier(dataset)
     try:
-        (completed,) = cursor.execute(
-            f"select count(*) from {schema}.{LOAD_STATS_TABLE} as stats "
-            f"join {schema}._dlt_loads as loads on loads.load_id = stats._dlt_load_id and loads.status = 0"
-        ).fetchone()
+        (completed,) = cursor.execute(f"select count(*) from {completed_load_stats(schema)}").fetchone()
     except duckdb.CatalogException:  # no dataset, load_stats or _dlt_loads table yet: nothing was ever loaded
         return False
     return completed > 0

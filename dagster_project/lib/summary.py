@@ -17,6 +17,7 @@ from dagster_project.lib.partitions import daily_partitions
 from dagster_project.lib.recoding import NotRecoded, not_recoded
 from dagster_project.lib.warehouse import warehouse_connection
 from ingestion import FAMILIES
+from ingestion.quarantine import completed_load_stats
 
 
 def _rows(connection: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
@@ -110,11 +111,8 @@ def files_not_loaded(connection: duckdb.DuckDBPyConnection, landing: Path) -> di
         if family not in FAMILIES or not first <= day <= last:
             continue
         if family not in loaded_by_family:
-            schema = raw_dataset(family)
             loaded_by_family[family] = {file for (file,) in _rows(
-                connection,
-                f"select distinct stats.file from {schema}.load_stats as stats "
-                f"join {schema}._dlt_loads as loads on loads.load_id = stats._dlt_load_id and loads.status = 0",
+                connection, f"select distinct stats.file from {completed_load_stats(raw_dataset(family))}"
             )}
         if path.name not in loaded_by_family[family]:
             waiting.setdefault(family, []).append(day)
