@@ -185,21 +185,23 @@ def plan_cursor_range(window: Window, stored: dict | None) -> CursorRange:
     a refresh of one later day) the rows changed in between are read now. Starting at the window would skip them
     for good, since the cursor then moves past them.
     """
-    last = datetime.fromisoformat(stored["last_value"]) if stored else None
-    if last is None:
-        return CursorRange(window.lower_bound or EPOCH, window.end, True, frozenset())
+    lower = window.lower_bound or EPOCH
+    if not stored:
+        return CursorRange(lower, window.end, True, frozenset())
+    last = datetime.fromisoformat(stored["last_value"])
     if window.end is not None and window.end <= last:
-        return CursorRange(window.lower_bound or EPOCH, window.end, False, frozenset())
+        return CursorRange(lower, window.end, False, frozenset())
     return CursorRange(last, window.end, True, frozenset(stored.get("keys_at_last_value", ())))
 
 
-def advanced_cursor(stored: dict | None, planned: CursorRange, newest: datetime | None, keys: set[str]) -> dict | None:
-    """New cursor state after a forward run whose newest ``updated_at`` was ``newest`` (records ``keys``).
+def advanced_cursor(stored: dict | None, since: datetime, newest: datetime | None, keys: set[str]) -> dict | None:
+    """New cursor state after a forward run that read from ``since`` and whose newest ``updated_at`` was ``newest``
+    (records ``keys``).
 
     A first run that found no row keeps where it started reading, so the next run reads on from there rather than
     from its own window's start."""
     if newest is None:
-        return stored or {"last_value": planned.since.isoformat(), "keys_at_last_value": []}
+        return stored or {"last_value": since.isoformat(), "keys_at_last_value": []}
     if stored:
         last = datetime.fromisoformat(stored["last_value"])
         if last > newest:

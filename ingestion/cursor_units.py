@@ -84,4 +84,4 @@ def run_cursor_unit(
             )
         )
     if planned.advances_cursor:
-        state[CURSOR_STATE_KEY] = advanced_cursor(stored, planned, newest, newest_keys)
+        state[CURSOR_STATE_KEY] = advanced_cursor(stored, planned.since, newest, newest_keys)

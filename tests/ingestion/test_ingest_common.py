@@ -59,7 +59,7 @@ def test_cursor_plan_forward_backfill_and_history():
     behind = {"last_value": day(5).replace(hour=15).isoformat(), "keys_at_last_value": ["B"]}
     after_a_gap = plan_cursor_range(window, behind)  # days 6-9 had no run: their changes are read now
     assert (after_a_gap.since, after_a_gap.until, after_a_gap.advances_cursor) == (day(5).replace(hour=15), day(11), True)
-    assert advanced_cursor(None, history, None, set()) == {"last_value": EPOCH.isoformat(), "keys_at_last_value": []}
+    assert advanced_cursor(None, history.since, None, set()) == {"last_value": EPOCH.isoformat(), "keys_at_last_value": []}
 
 
 TIMESTAMPS = [
