@@ -16,8 +16,8 @@ since the same code's figure moves by a third with the hour on a shared VM.
 from __future__ import annotations
 
 import argparse
-import random
 import os
+import random
 import sys
 import threading
 import time
@@ -27,11 +27,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from machine_speed import machine_speed  # noqa: E402 - beside this script
+
 from udfs.codeframe.batch import classify_frames_parallel  # noqa: E402
 from udfs.codeframe.classifier import get_classifier  # noqa: E402
 from udfs.codeframe.tokenizer import default_cache_dir  # noqa: E402
-
-from machine_speed import machine_speed  # noqa: E402 - beside this script
 
 CLAUSES = [
     "提车三个月了", "整体还算满意", "车机经常卡住不动", "导航老是定位不准", "高速上风噪有点大", "后排坐三个人很挤",

@@ -34,7 +34,6 @@ from pathlib import Path
 
 import duckdb
 import psutil
-
 from machine_speed import machine_speed
 
 END_DATE = date(2026, 3, 31)

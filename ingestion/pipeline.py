@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import dlt
-import duckdb
 import dlt.common.configuration as dlt_configuration
 import dlt.common.validation as dlt_validation
+import duckdb
 from dlt.common.configuration import resolve as dlt_resolve
 from dlt.common.configuration.providers import environ as dlt_environ_provider
 from dlt.common.configuration.providers import vault as dlt_vault_provider

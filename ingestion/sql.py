@@ -13,11 +13,11 @@ from typing import Iterator
 
 import dlt
 import sqlalchemy as sa
+from dlt.sources.sql_database import sql_database
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BinaryExpression
-from dlt.sources.sql_database import sql_database
 
-from ingestion.common import SHANGHAI, CursorRange, Window, EPOCH
+from ingestion.common import EPOCH, SHANGHAI, CursorRange, Window
 from ingestion.cursor_units import CURSOR_COLUMN, run_cursor_unit
 from ingestion.records import TableSpec, Unit
 

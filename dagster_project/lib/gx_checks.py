@@ -33,7 +33,6 @@ from dagster_project.lib.run_records import loaded_nothing_in_run
 from dagster_project.lib.warehouse import WAREHOUSE_WRITER_POOL, hold_warehouse, warehouse_connection
 from dagster_project.settings import EXPECTATIONS_DIR, TIMEZONE, load_settings
 
-
 # Rows per validated batch: GX's pandas engine copies columns, so memory follows the batch size.
 BATCH_ROWS = 200_000
 

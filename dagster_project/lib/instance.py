@@ -5,8 +5,6 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import sqlalchemy as db
-from sqlalchemy.pool import StaticPool
-
 from dagster import DagsterInstance
 from dagster._core.instance import InstanceType
 from dagster._core.launcher.sync_in_memory_run_launcher import SyncInMemoryRunLauncher
@@ -15,6 +13,7 @@ from dagster._core.storage.event_log import InMemoryEventLogStorage
 from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
 from dagster._core.storage.root import TemporaryLocalArtifactStorage
 from dagster._core.storage.runs import InMemoryRunStorage
+from sqlalchemy.pool import StaticPool
 
 
 class OneConnectionEventLogStorage(InMemoryEventLogStorage):

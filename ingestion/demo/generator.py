@@ -26,8 +26,7 @@ from tqdm import tqdm
 from ingestion import FAMILIES
 from ingestion.demo import WORLD_FILE, truth_dir
 from ingestion.demo import reference as ref
-from ingestion.demo.dirty import (BAD_TIMESTAMPS, FILE_SOURCES, BadPlan, control_text, corrupt_json, future_day,
-                                  plan_bad_records)
+from ingestion.demo.dirty import BAD_TIMESTAMPS, FILE_SOURCES, BadPlan, control_text, corrupt_json, future_day, plan_bad_records
 from ingestion.demo.master import Customer, World, build_world, iso, write_master
 from ingestion.demo.phrasebank import load_phrasebank
 from ingestion.demo.plants import PlantedEvents, plan_events

@@ -9,10 +9,10 @@ from dagster_project.lib.summary import (
     failure_reason,
     files_not_loaded,
     files_not_loaded_advice,
-    utterances_not_unified_advice,
     pad_to_display_width,
     step_seconds_by_stage,
     unpassed_check_lines,
+    utterances_not_unified_advice,
 )
 
 

@@ -181,8 +181,7 @@ def _json_log_of_events(events) -> tuple[list[dict], int]:
     """The lines an info-level JSON logger writes for `events`, and how many lines it rendered."""
     import io
 
-    from dbt_common.events.base_types import EventLevel
-    from dbt_common.events.base_types import msg_from_base_event
+    from dbt_common.events.base_types import EventLevel, msg_from_base_event
     from dbt_common.events.logger import LineFormat, LoggerConfig, _JsonLogger
 
     stream = io.StringIO()

@@ -9,8 +9,8 @@ from conftest import day
 
 from ingestion.common import (
     EPOCH,
-    advanced_cursor,
     Window,
+    advanced_cursor,
     export_day,
     hash_pii,
     hash_pii_column,

@@ -12,8 +12,8 @@ from conftest import Ingest
 from ingestion.common import SHANGHAI
 
 pytest.importorskip("ingestion.demo.generator")
-from ingestion.demo.generator import generate_world  # noqa: E402
 from ingestion.demo.dirty import QUARANTINE_REASON_OF_KIND as REASON_OF_KIND  # noqa: E402
+from ingestion.demo.generator import generate_world  # noqa: E402
 from ingestion.demo.survey_api import start_survey_api  # noqa: E402
 
 FAMILIES = ("call_center", "private_domain", "public_opinion", "survey", "store", "crm", "ops")

@@ -7,9 +7,9 @@ import sqlite3
 import pytest
 import sqlalchemy as sa
 from conftest import SALT, day
+from dlt.pipeline.exceptions import PipelineStepFailed
 from landing_fixture import ID_CARD, PHONE
 from sqlite_plans import query_plan
-from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.common import hash_pii
 from ingestion.sql import HISTORY_START_SQLITE, scan_whole_history
