@@ -148,6 +148,12 @@ def planted_truth_dir(path: str | Path) -> Path:
     )
 
 
+def topic_sentiment(found: list) -> int:
+    """The sentiment predicted for a gold topic that several found codes map to: the most confident one's
+    (largest |score|; the earliest on a tie). Chosen without looking at the gold label."""
+    return max(found, key=lambda hit: abs(hit.sentiment_score)).sentiment
+
+
 def evaluate_world(truth_dir: str | Path, codeframe_path: str | Path | None = None,
                    mapping_path: str | Path | None = None, workers: int = 1, out=print,
                    detail: bool = True) -> dict:
@@ -179,8 +185,7 @@ def evaluate_world(truth_dir: str | Path, codeframe_path: str | Path | None = No
         for topic in result.tp:
             found = [hits[c] for c in hits if _accepts(c, mapping[topic])]
             gold_sentiment.append(truth[topic][0])
-            predicted_sentiment.append(min(found, key=lambda h: h.sentiment_score).sentiment
-                                       if truth[topic][0] < 0 else found[0].sentiment)
+            predicted_sentiment.append(topic_sentiment(found))
         gold_critical = any(severity == "critical" for _, severity in truth.values())
         predicted_critical = any(hit.severity == "critical" for hit in hits.values())
         critical[(gold_critical, predicted_critical)] += 1

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from udfs.codeframe.batch import classify_file
-from udfs.codeframe.classifier import FRAME_COLUMNS, UNCODED, classify_frame, get_classifier
-from udfs.codeframe.evaluate import default_real_dir, evaluate_real
+from udfs.codeframe.classifier import FRAME_COLUMNS, UNCODED, CodeHit, classify_frame, get_classifier
+from udfs.codeframe.evaluate import default_real_dir, evaluate_real, topic_sentiment
 from udfs.codeframe.schema import DEFAULT_CODEFRAME_PATH, CodeframeError, load_codeframe
 
 
@@ -754,3 +754,15 @@ def test_the_codeframe_reads_the_same_with_libyamls_parser_and_pythons(monkeypat
                                         ("服务质量很好", "AFS.SA.ATT")])
 def test_a_keyword_inside_a_compound_with_a_head_noun_codes(classifier, text, code):
     assert code in codes(classifier, text)
+
+
+def test_a_topic_coded_twice_takes_the_more_confident_verdict_whatever_the_gold_label():
+    """`voc eval --truth` scores aspect sentiment per gold topic; when two found codes map to one topic the
+    prediction is the surer one's, chosen without the gold label (it once took the most negative where the
+    gold was negative, which flattered the figure)."""
+    def hit(sentiment, score):
+        return CodeHit("X", None, None, None, sentiment, score, None, None, "none", "", 0, 1)
+
+    assert topic_sentiment([hit(1, 0.4), hit(-1, -0.9)]) == -1
+    assert topic_sentiment([hit(1, 0.95), hit(-1, -0.9)]) == 1
+    assert topic_sentiment([hit(0, 0.0), hit(1, 0.0)]) == 0  # a tie: the earliest
