@@ -683,17 +683,48 @@ class Classifier:
         the rules' sentiment of an aspect or the rules found none, the aspect takes the learned one (an
         idiom the rules misread, an opinion word they lack, a praise word lent to the wrong aspect of a
         complaint: 发动机噪音也上来了). A safety failure and a wish (itch) keep theirs, and so does a
-        negated verdict (没有异响): character n-grams cannot read negation, the rules can."""
+        negated verdict (没有异响): character n-grams cannot read negation, the rules can. In a text whose
+        aspects the rules read both ways (性价比最高，可是储物空间太少), the text's verdict is not every aspect's:
+        an aspect keeps its own where the learned weights of its own span lean against the text's."""
         polarity = 1 if learned > 0 else -1
+        verdicts = {hit[1] for hit in hits.values()}
+        mixed = 1 in verdicts and -1 in verdicts
         for leaf_index, hit in hits.items():
             if hit[1] == polarity or hit[3] == "critical" or hit[4] == "itch":
                 continue
             if hit[1] and self._reads_negation(norm, hit[6], hit[7]):
                 continue
+            if mixed and self._span_lean(norm, hit[6], hit[7]) * polarity < 0:
+                continue
             leaf = self.leaves[leaf_index]
             severity = leaf.severity if polarity < 0 else "minor"
             point = "pain" if polarity < 0 else "delight" if leaf.need_layer == "attractive" else "none"
             hits[leaf_index] = (hit[0], polarity, sentiment.squash(learned), severity, point) + hit[5:]
+
+    def _span_lean(self, norm: str, start: int, end: int) -> float:
+        """The learned n-gram weights (Σ, as in the utterance's logit) of the spans between punctuation that
+        the evidence [start, end) lies in. Asked only for an aspect of a mixed text that a confident learned
+        verdict contradicts. Each span's sum is read from the span cache, which computed it for the logit."""
+        total = 0.0
+        span_start = 0
+        for separator in CLAUSE_BREAK.finditer(norm):
+            if span_start >= end:
+                return total
+            if separator.start() > start:
+                total += self._span_ngram_sum(norm[span_start:separator.start()])
+            span_start = separator.end()
+        if span_start < end:
+            total += self._span_ngram_sum(norm[span_start:])
+        return total
+
+    def _span_ngram_sum(self, span: str) -> float:
+        span = LONG_NUMBER.sub(_zeros, span)  # as the span cache keys a span with long digit runs
+        for cache in (self._span_cache, self._span_cache_old):
+            for question in (False, True):
+                entry = cache.get((span, question))
+                if entry is not None:
+                    return entry[2]
+        return self.sentiment_model.span_sum(span)[0]
 
     def _reads_negation(self, norm: str, start: int, end: int) -> bool:
         """Whether the rules read a negator in an aspect's evidence or the span after it, which may have

@@ -766,3 +766,17 @@ def test_a_topic_coded_twice_takes_the_more_confident_verdict_whatever_the_gold_
     assert topic_sentiment([hit(1, 0.4), hit(-1, -0.9)]) == -1
     assert topic_sentiment([hit(1, 0.95), hit(-1, -0.9)]) == 1
     assert topic_sentiment([hit(0, 0.0), hit(1, 0.0)]) == 0  # a tie: the earliest
+
+
+def test_praise_in_a_complaint_keeps_its_sentiment(classifier):
+    """A confident negative verdict of the whole text does not turn the praised aspect of a mixed text into
+    a complaint (codeframe 1.8.3); the complaints stay complaints, and a single-subject complaint whose praise
+    word the rules lent to the wrong aspect still follows the text (发动机噪音也上来了)."""
+    def verdicts(text):
+        return {hit.code: hit.sentiment for hit in classifier.analyse(text).hits}
+
+    assert classifier.analyse("性价比最高，可是储物空间太少，手机都没地方放，排队等了好久才轮到我").sentiment == -1
+    mixed = verdicts("性价比最高，可是储物空间太少，手机都没地方放，排队等了好久才轮到我")
+    assert mixed["PRD.VAL.VFM"] == 1
+    assert mixed["SAL.STO.WAIT"] == -1
+    assert verdicts("发动机噪音也上来了") == {"PRD.NVH.NOISE": -1, "PRD.PWR.ENGINE": -1}
