@@ -214,6 +214,8 @@ class Classifier:
             role(term).polarity = value
         for term in lex.negators:
             role(term).negator = True
+        for term in lex.no_need:
+            role(term).no_need = True
         for term, weight in lex.degree.items():
             role(term).degree = weight
         for term in lex.excess:
@@ -811,8 +813,8 @@ class _OpinionScorer:
         if last_role.magnitude and scale and not last_role.polarity:  # 油耗高: a trailing magnitude word
             units[-1] = (last_start, last_end, Role(polarity=last_role.magnitude * scale))
         total = sentiment.score_clause(units, [0] * len(units), False).total
-        if not total and any(role.negator for _, _, role in units):
-            return -1.0
+        if not total and any(role.negator and not role.no_need for _, _, role in units):
+            return -1.0  # 不用跑店里 is no complaint: a no-need word names nothing missing
         return float(sentiment.label(total))
 
 

@@ -47,6 +47,7 @@ class SentimentLexicon:
     conditional: frozenset = frozenset()  # 如果 / 假如: the praise in the clause is hypothetical
     only: frozenset = frozenset()  # 只有 / 只能: a feature that comes one-only or half-way
     equative: frozenset = frozenset()  # 那么 / 这么: 没有 B 那么 ADJ
+    no_need: frozenset = frozenset()  # 不用 / 无需: a negator that says nothing is missing
 
 
 def build_lexicon(codeframe_lexicon: dict) -> SentimentLexicon:
@@ -60,7 +61,9 @@ def build_lexicon(codeframe_lexicon: dict) -> SentimentLexicon:
     degree = {w: weight for name, weight in hownet_degree.items() for w in hownet[name] if len(w) > 1 and " " not in w}
     for weight, words in codeframe_lexicon.get("degree", ()):
         degree.update({w: weight for w in words})
-    negators = frozenset(w for w in hownet["deny"] if len(w) > 1) | frozenset(codeframe_lexicon.get("negators", ()))
+    no_need = frozenset(codeframe_lexicon.get("no_need", ()))
+    negators = (frozenset(w for w in hownet["deny"] if len(w) > 1) | frozenset(codeframe_lexicon.get("negators", ()))
+                | no_need)
     restrictive = frozenset(codeframe_lexicon.get("restrictive", ()))
     not_opinions = ambiguous | neutral | negators | set(degree) | restrictive  # 才能 is also "talent" in HowNet
     polarity = {w: 1.0 for w in pos - not_opinions}
@@ -80,7 +83,7 @@ def build_lexicon(codeframe_lexicon: dict) -> SentimentLexicon:
                             inferior=frozenset(codeframe_lexicon.get("inferior", ())),
                             conditional=frozenset(codeframe_lexicon.get("conditional", ())),
                             only=frozenset(codeframe_lexicon.get("only", ())),
-                            equative=frozenset(codeframe_lexicon.get("equative", ())))
+                            equative=frozenset(codeframe_lexicon.get("equative", ())), no_need=no_need)
 
 
 @dataclass(slots=True)
@@ -112,6 +115,7 @@ class Role:
     conditional: bool = False  # 如果 / 假如: the praise in its clause is hypothetical (如果材质好一点就更好了)
     equative: bool = False  # 那么 / 这么 in 没有 B 那么 ADJ: the negator reaches ADJ across B
     only: bool = False  # 只有 / 只能: with an aspect and no opinion, a limitation (后窗只能降一半)
+    no_need: bool = False  # 不用 / 无需: flips an opinion (不用担心) but alone names nothing missing (不用跑店里)
 
     def carries_opinion(self) -> bool:
         return bool(self.polarity or self.magnitude or self.leaves or self.degree or self.negator or self.restrictive)
@@ -167,7 +171,7 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
             if following is not None and following.carries_opinion():
                 negations += 1
                 negator_end, negator_index = end, i
-            else:
+            elif not role.no_need:
                 dangling = i  # 后排不能放倒 / 后视镜加热没有: an inability or absence
             continue
         if role.restrictive and not role.polarity:
@@ -199,7 +203,7 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
                 value = -1.0  # 太高 / 有点小 without a known direction: an excess or a shortfall
         in_reach = negations and start - negator_end <= NEGATION_REACH
         if not value and role.leaves:
-            if in_reach and negator_index == i - 1:
+            if in_reach and negator_index == i - 1 and not units[negator_index][2].no_need:
                 values[i] = -1.0  # 没有导航 / 不带倒车雷达 / 不制冷: a missing feature or function
                 negations, degree, excess, overdo = 0, 1.0, False, False
             continue
@@ -215,7 +219,7 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
         values[i] = value * degree
         last_value_index = i
         negations, degree, excess, overdo = 0, 1.0, False, False
-    if negations and dangling < 0 and not values:
+    if negations and dangling < 0 and not values and not units[negator_index][2].no_need:
         dangling = negator_index  # 座椅没有高低调节: the negator found no opinion to flip, so something is missing
     if aspect_indexes and not values and dangling < 0 and degree >= 1.0:
         only = next((i for i, unit in enumerate(units) if unit[2].only), -1)

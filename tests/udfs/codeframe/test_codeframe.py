@@ -780,3 +780,21 @@ def test_praise_in_a_complaint_keeps_its_sentiment(classifier):
     assert mixed["PRD.VAL.VFM"] == 1
     assert mixed["SAL.STO.WAIT"] == -1
     assert verdicts("发动机噪音也上来了") == {"PRD.NVH.NOISE": -1, "PRD.PWR.ENGINE": -1}
+
+
+def test_a_no_need_word_flips_an_opinion_but_names_nothing_missing(classifier):
+    """不用/无需 negate what follows (不用担心 is no worry) but, unlike 没有/不能, say nothing is missing or
+    impossible: 不用跑店里 (no need to go to the store) is no complaint (codeframe 1.8.4)."""
+    from udfs.codeframe.classifier import Classifier
+
+    rules = Classifier(sentiment_model=None)
+
+    def verdicts(text):
+        return {hit.code: hit.sentiment for hit in rules.analyse(text).hits}
+
+    assert verdicts("不用跑店里")["AFS.PRO.CONV"] == 0  # the rules read no complaint (it was -1) …
+    assert {hit.code: hit.sentiment for hit in classifier.analyse("不用跑店里，在线就能办，很方便").hits} == {"AFS.PRO.CONV": 1}
+    assert rules.analyse("不用担心").sentiment == 1
+    assert verdicts("后排不能放倒") == {"PRD.SEAT.REAR": -1}
+    assert verdicts("没有导航") == {"PRD.INF.NAV": -1}
+    assert verdicts("没人回电") == {"XCH.CBK.CALLBACK": -1}
