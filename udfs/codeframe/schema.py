@@ -330,8 +330,8 @@ def _lexicon(check: _Checker, node) -> dict:
     # optional: "only then" words (才能, 才会): a good that comes only under a condition is a shortcoming
     if "restrictive" in fields:
         lexicon["restrictive"] = check.words(fields["restrictive"], "lexicon.restrictive")
-    # optional grammar words: inferior comparatives (不如), conditionals (如果), "only" (只有)
-    # optional: "no need" negators (不用, 无需): they flip an opinion, but alone name nothing missing
+    # optional grammar words: inferior comparatives (不如), conditionals (如果), "only" (只有), equatives (那么),
+    # no-need negators (不用, 无需: they flip an opinion, but alone name nothing missing)
     for name in ("inferior", "conditional", "only", "equative", "no_need"):
         if name in fields:
             lexicon[name] = check.words(fields[name], f"lexicon.{name}")
