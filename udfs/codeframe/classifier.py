@@ -706,27 +706,21 @@ class Classifier:
     def _span_lean(self, norm: str, start: int, end: int) -> float:
         """The learned n-gram weights (Σ, as in the utterance's logit) of the spans between punctuation that
         the evidence [start, end) lies in. Asked only for an aspect of a mixed text that a confident learned
-        verdict contradicts. Each span's sum is read from the span cache, which computed it for the logit."""
+        verdict contradicts. Each span's sum comes from its span-cache entry, as `_scored_clauses` reads it."""
         total = 0.0
         span_start = 0
         for separator in CLAUSE_BREAK.finditer(norm):
             if span_start >= end:
                 return total
             if separator.start() > start:
-                total += self._span_ngram_sum(norm[span_start:separator.start()])
+                total += self._span_entry_of(norm[span_start:separator.start()], "?" in separator.group())[2]
             span_start = separator.end()
         if span_start < end:
-            total += self._span_ngram_sum(norm[span_start:])
+            total += self._span_entry_of(norm[span_start:], False)[2]
         return total
 
-    def _span_ngram_sum(self, span: str) -> float:
-        span = LONG_NUMBER.sub(_zeros, span)  # as the span cache keys a span with long digit runs
-        for cache in (self._span_cache, self._span_cache_old):
-            for question in (False, True):
-                entry = cache.get((span, question))
-                if entry is not None:
-                    return entry[2]
-        return self.sentiment_model.span_sum(span)[0]
+    def _span_entry_of(self, span: str, question: bool) -> tuple:
+        return self._span_cache.get((span, question)) or self._cached_span_entry(span, question)
 
     def _reads_negation(self, norm: str, start: int, end: int) -> bool:
         """Whether the rules read a negator in an aspect's evidence or the span after it, which may have
@@ -813,7 +807,7 @@ class _OpinionScorer:
         if last_role.magnitude and scale and not last_role.polarity:  # 油耗高: a trailing magnitude word
             units[-1] = (last_start, last_end, Role(polarity=last_role.magnitude * scale))
         total = sentiment.score_clause(units, [0] * len(units), False).total
-        if not total and any(role.negator and not role.no_need for _, _, role in units):
+        if not total and any(role.names_missing() for _, _, role in units):
             return -1.0  # 不用跑店里 is no complaint: a no-need word names nothing missing
         return float(sentiment.label(total))
 

@@ -117,6 +117,11 @@ class Role:
     only: bool = False  # 只有 / 只能: with an aspect and no opinion, a limitation (后窗只能降一半)
     no_need: bool = False  # 不用 / 无需: flips an opinion (不用担心) but alone names nothing missing (不用跑店里)
 
+    def names_missing(self) -> bool:
+        """A negator that, with no opinion to flip, says something is missing or impossible (没有导航, 后排不能放倒);
+        a no-need word does not (不用跑店里)."""
+        return self.negator and not self.no_need
+
     def carries_opinion(self) -> bool:
         return bool(self.polarity or self.magnitude or self.leaves or self.degree or self.negator or self.restrictive)
 
@@ -171,7 +176,7 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
             if following is not None and following.carries_opinion():
                 negations += 1
                 negator_end, negator_index = end, i
-            elif not role.no_need:
+            elif role.names_missing():
                 dangling = i  # 后排不能放倒 / 后视镜加热没有: an inability or absence
             continue
         if role.restrictive and not role.polarity:
@@ -203,7 +208,7 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
                 value = -1.0  # 太高 / 有点小 without a known direction: an excess or a shortfall
         in_reach = negations and start - negator_end <= NEGATION_REACH
         if not value and role.leaves:
-            if in_reach and negator_index == i - 1 and not units[negator_index][2].no_need:
+            if in_reach and negator_index == i - 1 and units[negator_index][2].names_missing():
                 values[i] = -1.0  # 没有导航 / 不带倒车雷达 / 不制冷: a missing feature or function
                 negations, degree, excess, overdo = 0, 1.0, False, False
             continue
@@ -219,7 +224,7 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
         values[i] = value * degree
         last_value_index = i
         negations, degree, excess, overdo = 0, 1.0, False, False
-    if negations and dangling < 0 and not values and not units[negator_index][2].no_need:
+    if negations and dangling < 0 and not values and units[negator_index][2].names_missing():
         dangling = negator_index  # 座椅没有高低调节: the negator found no opinion to flip, so something is missing
     if aspect_indexes and not values and dangling < 0 and degree >= 1.0:
         only = next((i for i, unit in enumerate(units) if unit[2].only), -1)

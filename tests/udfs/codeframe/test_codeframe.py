@@ -795,6 +795,9 @@ def test_a_no_need_word_flips_an_opinion_but_names_nothing_missing(classifier):
     assert verdicts("不用跑店里")["AFS.PRO.CONV"] == 0  # the rules read no complaint (it was -1) …
     assert {hit.code: hit.sentiment for hit in classifier.analyse("不用跑店里，在线就能办，很方便").hits} == {"AFS.PRO.CONV": 1}
     assert rules.analyse("不用担心").sentiment == 1
+    assert verdicts("座椅不用调") == {"PRD.SEAT.COMF": 0}  # nothing to flip: no inability (座椅没有调节 is one)
+    assert verdicts("不用导航") == {"PRD.INF.NAV": 0}  # before an aspect: no missing feature (没有导航 is one)
+    assert verdicts("座椅没有调节") == {"PRD.SEAT.COMF": -1}
     assert verdicts("后排不能放倒") == {"PRD.SEAT.REAR": -1}
     assert verdicts("没有导航") == {"PRD.INF.NAV": -1}
     assert verdicts("没人回电") == {"XCH.CBK.CALLBACK": -1}
