@@ -808,7 +808,7 @@ class _OpinionScorer:
             units[-1] = (last_start, last_end, Role(polarity=last_role.magnitude * scale))
         total = sentiment.score_clause(units, [0] * len(units), False).total
         if not total and any(role.names_missing() for _, _, role in units):
-            return -1.0  # 不用跑店里 is no complaint: a no-need word names nothing missing
+            return -1.0  # a no-need word inside one (不用跑店里) negates no action: that keyword is no complaint
         return float(sentiment.label(total))
 
 
