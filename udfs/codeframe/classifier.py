@@ -807,8 +807,9 @@ class _OpinionScorer:
         if last_role.magnitude and scale and not last_role.polarity:  # 油耗高: a trailing magnitude word
             units[-1] = (last_start, last_end, Role(polarity=last_role.magnitude * scale))
         total = sentiment.score_clause(units, [0] * len(units), False).total
+        # a no-need word (不用跑店里) negates no action: such a keyword is no complaint
         if not total and any(role.names_missing() for _, _, role in units):
-            return -1.0  # a no-need word inside one (不用跑店里) negates no action: that keyword is no complaint
+            return -1.0
         return float(sentiment.label(total))
 
 
