@@ -801,3 +801,26 @@ def test_a_no_need_word_flips_an_opinion_but_names_nothing_missing(classifier):
     assert verdicts("后排不能放倒") == {"PRD.SEAT.REAR": -1}
     assert verdicts("没有导航") == {"PRD.INF.NAV": -1}
     assert verdicts("没人回电") == {"XCH.CBK.CALLBACK": -1}
+
+
+def test_a_keyword_that_names_a_thing_carries_no_opinion():
+    """A keyword's polarity is read from the opinion words inside it (刹车失灵 -> 失灵), character by
+    character; in a name that reading is wrong: 音响 holds 响 (a noise), 语音识别 holds 别 (don't), 无钥匙进入
+    holds 无 (without). A name listed in `lexicon.neutral` is a blocker: the longest match inside the keyword,
+    it hides the shorter opinion words, so the keyword takes no polarity of its own and the opinion beside it
+    decides (codeframe 1.8.5)."""
+    from udfs.codeframe.classifier import Classifier
+
+    rules = Classifier(sentiment_model=None)
+
+    def verdicts(text):
+        return {hit.code: hit.sentiment for hit in rules.analyse(text).hits}
+
+    assert verdicts("音响，座椅，空间") == {"PRD.INF.AUDIO": 0, "PRD.SEAT.COMF": 0, "PRD.SPC.CABIN": 0}
+    assert verdicts("带无钥匙进入和无框车门") == {"PRD.CFG.KEY": 0, "PRD.EXT.DOOR": 0}
+    assert verdicts("语音识别") == {"PRD.INF.VOICE": 0}
+    assert verdicts("语音识别很准确") == {"PRD.INF.VOICE": 1}
+    assert verdicts("音响效果很差") == {"PRD.INF.AUDIO": -1}  # the opinion beside a name still counts
+    assert verdicts("刹车失灵")["PRD.BRK.FAIL"] == -1  # a keyword that names a problem keeps its polarity
+    assert verdicts("投诉也没用")["AFS.CC.COMPL"] == -1  # wrong-way readings of a keyword stated in the lexicon
+    assert verdicts("保养一分钱没花")["AFS.REP.COST"] == 1
