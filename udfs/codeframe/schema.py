@@ -332,7 +332,7 @@ def _lexicon(check: _Checker, node) -> dict:
         lexicon["restrictive"] = check.words(fields["restrictive"], "lexicon.restrictive")
     # optional grammar words: inferior comparatives (不如), conditionals (如果), "only" (只有), equatives (那么),
     # no-need negators (不用, 无需: they flip an opinion, but alone name nothing missing)
-    for name in ("inferior", "conditional", "only", "equative", "no_need"):
+    for name in ("inferior", "conditional", "only", "equative", "no_need", "complement"):
         if name in fields:
             lexicon[name] = check.words(fields[name], f"lexicon.{name}")
     # optional: clause weights of verdict cues (总体来说, 不会再来): such a clause speaks for the whole text

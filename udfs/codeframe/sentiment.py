@@ -18,6 +18,7 @@ from importlib.resources import files
 NEGATION_REACH = 4  # characters between a negator and the opinion it flips (allows 很/太/那么)
 CONTRAST_WEIGHT = 1.5  # the clause after 但是/不过/就是 carries the verdict
 BEFORE_CONTRAST_WEIGHT = 0.6
+COMPLEMENT_DEGREE = 2.0  # 得要命 / 得不行: as an extreme degree adverb (极, 非常)
 MILD_NEGATIVE = -0.5  # a hedged complaint (小了点, 美中不足): what a satisfied customer still mentions
 
 
@@ -48,6 +49,7 @@ class SentimentLexicon:
     only: frozenset = frozenset()  # 只有 / 只能: a feature that comes one-only or half-way
     equative: frozenset = frozenset()  # 那么 / 这么: 没有 B 那么 ADJ
     no_need: frozenset = frozenset()  # 不用 / 无需: a negator that says nothing is missing
+    complement: frozenset = frozenset()  # 得可怕 / 得要命: a degree complement, how much of the opinion before it
 
 
 def build_lexicon(codeframe_lexicon: dict) -> SentimentLexicon:
@@ -83,7 +85,8 @@ def build_lexicon(codeframe_lexicon: dict) -> SentimentLexicon:
                             inferior=frozenset(codeframe_lexicon.get("inferior", ())),
                             conditional=frozenset(codeframe_lexicon.get("conditional", ())),
                             only=frozenset(codeframe_lexicon.get("only", ())),
-                            equative=frozenset(codeframe_lexicon.get("equative", ())), no_need=no_need)
+                            equative=frozenset(codeframe_lexicon.get("equative", ())), no_need=no_need,
+                            complement=frozenset(codeframe_lexicon.get("complement", ())))
 
 
 @dataclass(slots=True)
@@ -116,6 +119,7 @@ class Role:
     equative: bool = False  # 那么 / 这么 in 没有 B 那么 ADJ: the negator reaches ADJ across B
     only: bool = False  # 只有 / 只能: with an aspect and no opinion, a limitation (后窗只能降一半)
     no_need: bool = False  # 不用 / 无需: flips an opinion (不用担心) but alone names nothing missing (不用跑店里)
+    complement: bool = False  # 得可怕 / 得要命 right after an opinion: how much of it (油耗低得可怕), not a verdict
 
     def names_missing(self) -> bool:
         """A negator that, with no opinion to flip, says something is missing or impossible (没有导航, 后排不能放倒);
@@ -169,6 +173,9 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
         if (role.absent_after and i == len(units) - 1 and last_value_index == i - 1 and values[i - 1] < 0
                 and units[i - 1][2].polarity < 0 and start - units[i - 1][1] <= 1):
             values[i - 1] = -values[i - 1] * 0.8  # 什么问题都没有 / 一点异响都没有: the problem named is absent
+            continue
+        if role.complement and last_value_index == i - 1 and start == units[i - 1][1]:
+            values[i - 1] *= COMPLEMENT_DEGREE  # 油耗低得可怕 / 便宜得离谱: the complement sizes the opinion before it
             continue
         if role.negator and not role.polarity:
             if negations and negator_index == i - 1 and start - negator_end > 1:

@@ -824,3 +824,23 @@ def test_a_keyword_that_names_a_thing_carries_no_opinion():
     assert verdicts("刹车失灵")["PRD.BRK.FAIL"] == -1  # a keyword that names a problem keeps its polarity
     assert verdicts("投诉也没用")["AFS.CC.COMPL"] == -1  # wrong-way readings of a keyword stated in the lexicon
     assert verdicts("保养一分钱没花")["AFS.REP.COST"] == 1
+
+
+def test_a_degree_complement_sizes_the_opinion_before_it():
+    """得可怕 / 得离谱 / 到爆 right after an opinion say how much of it, like 极 before it: 油耗低得可怕 is praise,
+    贵得离谱 a complaint. Read as words of their own, 可怕 and 离谱 turned the praise into complaints
+    (codeframe 1.8.6)."""
+    from udfs.codeframe.classifier import Classifier
+
+    rules = Classifier(sentiment_model=None)
+
+    def verdicts(text):
+        return {hit.code: hit.sentiment for hit in rules.analyse(text).hits}
+
+    assert verdicts("油耗低得可怕") == {"PRD.ECO.FUEL": 1}
+    assert verdicts("加速快得吓人") == {"PRD.PWR.ACCEL": 1}
+    assert verdicts("便宜得离谱") == {"PRC.PRICE.LEVEL": 1}
+    assert verdicts("贵得离谱") == {"PRC.PRICE.LEVEL": -1}
+    assert verdicts("吵得要命") == {"PRD.NVH.NOISE": -1}
+    assert rules.analyse("好吃到爆").sentiment == 1
+    assert rules.analyse("冷得可怕").sentiment == -1  # no opinion before it: it reads as the word it holds
