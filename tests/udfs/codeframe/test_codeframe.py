@@ -844,3 +844,19 @@ def test_a_degree_complement_sizes_the_opinion_before_it():
     assert verdicts("吵得要命") == {"PRD.NVH.NOISE": -1}
     assert rules.analyse("好吃到爆").sentiment == 1
     assert rules.analyse("冷得可怕").sentiment == -1  # no opinion before it: it reads as the word it holds
+
+
+def test_power_slang_is_a_size_that_the_aspect_scale_reads():
+    """猛 / 暴力 / 炸裂 are sizes, read through the aspect's scale like 大 or 高: praise of power (动力很暴力),
+    a complaint of noise (噪音很猛); with no scale 暴力 keeps its own meaning (暴力分拣) (codeframe 1.8.6)."""
+    from udfs.codeframe.classifier import Classifier
+
+    rules = Classifier(sentiment_model=None)
+
+    def verdicts(text):
+        return {hit.code: hit.sentiment for hit in rules.analyse(text).hits}
+
+    assert verdicts("动力很暴力") == {"PRD.PWR.ACCEL": 1}
+    assert verdicts("加速很猛") == {"PRD.PWR.ACCEL": 1}
+    assert verdicts("噪音很猛") == {"PRD.NVH.NOISE": -1}
+    assert rules.analyse("暴力分拣").sentiment == -1
