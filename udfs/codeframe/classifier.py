@@ -43,7 +43,8 @@ SUGGESTION_LEAN = 0.3
 LEARNED_OVERRULES = 1.0  # |logit| from which the learned verdict overrules the rules on the aspects a text codes
 OVERDO_WORDS = ("过于", "太过", "过分", "太过于", "过度")
 ABSENCE_WORDS = ("没有", "没", "无", "没得", "木有", "米有", "缺少", "缺乏", "不带", "莫得")
-POST_ABSENCE_WORDS = ("都没有", "也没有", "都没", "也没", "没有了", "都没了", "也没了")  # after what is missing
+POST_ABSENCE_WORDS = ("都没有", "也没有", "都没", "也没", "没有了", "都没了", "也没了",  # after what is missing
+                      "没出过", "没有出过", "都没出过", "从没出过", "没犯过")  # 毛病没出过: it never happened
 LONG_NUMBER = re.compile(r"\d{6,}")
 ALMOST = re.compile(r"[\d一二两三四五六七八九十半俩仨几]|要|到|吐|饿|死|凉|冷|哭|疯|崩")  # 快三个小时 / 快饿死: "almost", not "fast"
 # contrast only at a clause's start or after an opinion (都好就是贵); elsewhere they mean "exactly"/"only"

@@ -860,3 +860,14 @@ def test_power_slang_is_a_size_that_the_aspect_scale_reads():
     assert verdicts("加速很猛") == {"PRD.PWR.ACCEL": 1}
     assert verdicts("噪音很猛") == {"PRD.NVH.NOISE": -1}
     assert rules.analyse("暴力分拣").sentiment == -1
+
+
+def test_colloquial_praise_that_holds_a_negator_or_a_problem_word():
+    """挑不出毛病 (no flaw to find), 毛病没出过 (never had one), 不输合资 (no worse than the joint ventures) and
+    吊打同级 (beats its class) are praise; they read as complaints or nothing (codeframe 1.8.7)."""
+    from udfs.codeframe.classifier import Classifier
+
+    rules = Classifier(sentiment_model=None)
+    for text in ("挑不出毛病", "开了三年一次毛病没出过", "不输合资", "吊打同级"):
+        assert rules.analyse(text).sentiment == 1, text
+    assert rules.analyse("毛病没修好").sentiment == -1  # a problem that stays is still one
