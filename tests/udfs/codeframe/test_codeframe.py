@@ -768,121 +768,85 @@ def test_a_topic_coded_twice_takes_the_more_confident_verdict_whatever_the_gold_
     assert topic_sentiment([hit(0, 0.0), hit(1, 0.0)]) == 0  # a tie: the earliest
 
 
+def aspect_verdicts(classifier, text) -> dict[str, int]:
+    """Each code the classifier finds in `text`, with its sentiment."""
+    return {hit.code: hit.sentiment for hit in classifier.analyse(text).hits}
+
+
 def test_praise_in_a_complaint_keeps_its_sentiment(classifier):
     """A confident negative verdict of the whole text does not turn the praised aspect of a mixed text into
     a complaint (codeframe 1.8.3); the complaints stay complaints, and a single-subject complaint whose praise
     word the rules lent to the wrong aspect still follows the text (发动机噪音也上来了)."""
-    def verdicts(text):
-        return {hit.code: hit.sentiment for hit in classifier.analyse(text).hits}
-
     assert classifier.analyse("性价比最高，可是储物空间太少，手机都没地方放，排队等了好久才轮到我").sentiment == -1
-    mixed = verdicts("性价比最高，可是储物空间太少，手机都没地方放，排队等了好久才轮到我")
+    mixed = aspect_verdicts(classifier, "性价比最高，可是储物空间太少，手机都没地方放，排队等了好久才轮到我")
     assert mixed["PRD.VAL.VFM"] == 1
     assert mixed["SAL.STO.WAIT"] == -1
-    assert verdicts("发动机噪音也上来了") == {"PRD.NVH.NOISE": -1, "PRD.PWR.ENGINE": -1}
+    assert aspect_verdicts(classifier, "发动机噪音也上来了") == {"PRD.NVH.NOISE": -1, "PRD.PWR.ENGINE": -1}
 
 
-def test_a_no_need_word_flips_an_opinion_but_names_nothing_missing(classifier):
+def test_a_no_need_word_flips_an_opinion_but_names_nothing_missing(classifier, rules_only):
     """不用/无需 negate what follows (不用担心 is no worry) but, unlike 没有/不能, say nothing is missing or
     impossible: 不用跑店里 (no need to go to the store) is no complaint (codeframe 1.8.4)."""
-    from udfs.codeframe.classifier import Classifier
-
-    rules = Classifier(sentiment_model=None)
-
-    def verdicts(text):
-        return {hit.code: hit.sentiment for hit in rules.analyse(text).hits}
-
-    assert verdicts("不用跑店里")["AFS.PRO.CONV"] == 0  # the rules read no complaint (it was -1) …
-    assert {hit.code: hit.sentiment for hit in classifier.analyse("不用跑店里，在线就能办，很方便").hits} == {"AFS.PRO.CONV": 1}
-    assert rules.analyse("不用担心").sentiment == 1
-    assert verdicts("座椅不用调") == {"PRD.SEAT.COMF": 0}  # nothing to flip: no inability (座椅没有调节 is one)
-    assert verdicts("不用导航") == {"PRD.INF.NAV": 0}  # before an aspect: no missing feature (没有导航 is one)
-    assert verdicts("座椅没有调节") == {"PRD.SEAT.COMF": -1}
-    assert verdicts("后排不能放倒") == {"PRD.SEAT.REAR": -1}
-    assert verdicts("没有导航") == {"PRD.INF.NAV": -1}
-    assert verdicts("没人回电") == {"XCH.CBK.CALLBACK": -1}
+    assert aspect_verdicts(rules_only, "不用跑店里")["AFS.PRO.CONV"] == 0  # the rules read no complaint (it was -1) …
+    assert aspect_verdicts(classifier, "不用跑店里，在线就能办，很方便") == {"AFS.PRO.CONV": 1}
+    assert rules_only.analyse("不用担心").sentiment == 1
+    assert aspect_verdicts(rules_only, "座椅不用调") == {"PRD.SEAT.COMF": 0}  # nothing to flip: no inability (座椅没有调节 is one)
+    assert aspect_verdicts(rules_only, "不用导航") == {"PRD.INF.NAV": 0}  # before an aspect: no missing feature (没有导航 is one)
+    assert aspect_verdicts(rules_only, "座椅没有调节") == {"PRD.SEAT.COMF": -1}
+    assert aspect_verdicts(rules_only, "后排不能放倒") == {"PRD.SEAT.REAR": -1}
+    assert aspect_verdicts(rules_only, "没有导航") == {"PRD.INF.NAV": -1}
+    assert aspect_verdicts(rules_only, "没人回电") == {"XCH.CBK.CALLBACK": -1}
 
 
-def test_a_keyword_that_names_a_thing_carries_no_opinion():
+def test_a_keyword_that_names_a_thing_carries_no_opinion(rules_only):
     """A keyword's polarity is read from the opinion words inside it (刹车失灵 -> 失灵), character by
     character; in a name that reading is wrong: 音响 holds 响 (a noise), 语音识别 holds 别 (don't), 无钥匙进入
     holds 无 (without). A name listed in `lexicon.neutral` is a blocker: the longest match inside the keyword,
     it hides the shorter opinion words, so the keyword takes no polarity of its own and the opinion beside it
     decides (codeframe 1.8.5)."""
-    from udfs.codeframe.classifier import Classifier
-
-    rules = Classifier(sentiment_model=None)
-
-    def verdicts(text):
-        return {hit.code: hit.sentiment for hit in rules.analyse(text).hits}
-
-    assert verdicts("音响，座椅，空间") == {"PRD.INF.AUDIO": 0, "PRD.SEAT.COMF": 0, "PRD.SPC.CABIN": 0}
-    assert verdicts("带无钥匙进入和无框车门") == {"PRD.CFG.KEY": 0, "PRD.EXT.DOOR": 0}
-    assert verdicts("语音识别") == {"PRD.INF.VOICE": 0}
-    assert verdicts("语音识别很准确") == {"PRD.INF.VOICE": 1}
-    assert verdicts("音响效果很差") == {"PRD.INF.AUDIO": -1}  # the opinion beside a name still counts
-    assert verdicts("刹车失灵")["PRD.BRK.FAIL"] == -1  # a keyword that names a problem keeps its polarity
-    assert verdicts("投诉也没用")["AFS.CC.COMPL"] == -1  # wrong-way readings of a keyword stated in the lexicon
-    assert verdicts("保养一分钱没花")["AFS.REP.COST"] == 1
+    assert aspect_verdicts(rules_only, "音响，座椅，空间") == {"PRD.INF.AUDIO": 0, "PRD.SEAT.COMF": 0, "PRD.SPC.CABIN": 0}
+    assert aspect_verdicts(rules_only, "带无钥匙进入和无框车门") == {"PRD.CFG.KEY": 0, "PRD.EXT.DOOR": 0}
+    assert aspect_verdicts(rules_only, "语音识别") == {"PRD.INF.VOICE": 0}
+    assert aspect_verdicts(rules_only, "语音识别很准确") == {"PRD.INF.VOICE": 1}
+    assert aspect_verdicts(rules_only, "音响效果很差") == {"PRD.INF.AUDIO": -1}  # the opinion beside a name still counts
+    assert aspect_verdicts(rules_only, "刹车失灵")["PRD.BRK.FAIL"] == -1  # a keyword that names a problem keeps its polarity
+    assert aspect_verdicts(rules_only, "投诉也没用")["AFS.CC.COMPL"] == -1  # wrong-way readings of a keyword stated in the lexicon
+    assert aspect_verdicts(rules_only, "保养一分钱没花")["AFS.REP.COST"] == 1
 
 
-def test_a_degree_complement_sizes_the_opinion_before_it():
+def test_a_degree_complement_sizes_the_opinion_before_it(rules_only):
     """得可怕 / 得离谱 / 到爆 right after an opinion say how much of it, like 极 before it: 油耗低得可怕 is praise,
     贵得离谱 a complaint. Read as words of their own, 可怕 and 离谱 turned the praise into complaints
     (codeframe 1.8.6)."""
-    from udfs.codeframe.classifier import Classifier
-
-    rules = Classifier(sentiment_model=None)
-
-    def verdicts(text):
-        return {hit.code: hit.sentiment for hit in rules.analyse(text).hits}
-
-    assert verdicts("油耗低得可怕") == {"PRD.ECO.FUEL": 1}
-    assert verdicts("加速快得吓人") == {"PRD.PWR.ACCEL": 1}
-    assert verdicts("便宜得离谱") == {"PRC.PRICE.LEVEL": 1}
-    assert verdicts("贵得离谱") == {"PRC.PRICE.LEVEL": -1}
-    assert verdicts("吵得要命") == {"PRD.NVH.NOISE": -1}
-    assert rules.analyse("好吃到爆").sentiment == 1
-    assert rules.analyse("冷得可怕").sentiment == -1  # no opinion before it: it reads as the word it holds
+    assert aspect_verdicts(rules_only, "油耗低得可怕") == {"PRD.ECO.FUEL": 1}
+    assert aspect_verdicts(rules_only, "加速快得吓人") == {"PRD.PWR.ACCEL": 1}
+    assert aspect_verdicts(rules_only, "便宜得离谱") == {"PRC.PRICE.LEVEL": 1}
+    assert aspect_verdicts(rules_only, "贵得离谱") == {"PRC.PRICE.LEVEL": -1}
+    assert aspect_verdicts(rules_only, "吵得要命") == {"PRD.NVH.NOISE": -1}
+    assert rules_only.analyse("好吃到爆").sentiment == 1
+    assert rules_only.analyse("冷得可怕").sentiment == -1  # no opinion before it: it reads as the word it holds
 
 
-def test_power_slang_is_a_size_that_the_aspect_scale_reads():
+def test_power_slang_is_a_size_that_the_aspect_scale_reads(rules_only):
     """猛 / 暴力 / 炸裂 are sizes, read through the aspect's scale like 大 or 高: praise of power (动力很暴力),
     a complaint of noise (噪音很猛); with no scale 暴力 keeps its own meaning (暴力分拣) (codeframe 1.8.6)."""
-    from udfs.codeframe.classifier import Classifier
-
-    rules = Classifier(sentiment_model=None)
-
-    def verdicts(text):
-        return {hit.code: hit.sentiment for hit in rules.analyse(text).hits}
-
-    assert verdicts("动力很暴力") == {"PRD.PWR.ACCEL": 1}
-    assert verdicts("加速很猛") == {"PRD.PWR.ACCEL": 1}
-    assert verdicts("噪音很猛") == {"PRD.NVH.NOISE": -1}
-    assert rules.analyse("暴力分拣").sentiment == -1
+    assert aspect_verdicts(rules_only, "动力很暴力") == {"PRD.PWR.ACCEL": 1}
+    assert aspect_verdicts(rules_only, "加速很猛") == {"PRD.PWR.ACCEL": 1}
+    assert aspect_verdicts(rules_only, "噪音很猛") == {"PRD.NVH.NOISE": -1}
+    assert rules_only.analyse("暴力分拣").sentiment == -1
 
 
-def test_colloquial_praise_that_holds_a_negator_or_a_problem_word():
+def test_colloquial_praise_that_holds_a_negator_or_a_problem_word(rules_only):
     """挑不出毛病 (no flaw to find), 毛病没出过 (never had one), 不输合资 (no worse than the joint ventures) and
     吊打同级 (beats its class) are praise; they read as complaints or nothing (codeframe 1.8.7)."""
-    from udfs.codeframe.classifier import Classifier
-
-    rules = Classifier(sentiment_model=None)
     for text in ("挑不出毛病", "开了三年一次毛病没出过", "不输合资", "吊打同级"):
-        assert rules.analyse(text).sentiment == 1, text
-    assert rules.analyse("毛病没修好").sentiment == -1  # a problem that stays is still one
+        assert rules_only.analyse(text).sentiment == 1, text
+    assert rules_only.analyse("毛病没修好").sentiment == -1  # a problem that stays is still one
 
 
-def test_a_complaint_phrase_that_names_an_aspect_codes_it():
+def test_a_complaint_phrase_that_names_an_aspect_codes_it(rules_only):
     """隔音不好 was an opinion phrase only: as the longest match it hid the keyword 隔音 inside it, so
     这车隔音不好 coded nothing. It is a keyword of its leaf now (codeframe 1.8.8)."""
-    from udfs.codeframe.classifier import Classifier
-
-    rules = Classifier(sentiment_model=None)
-
-    def verdicts(text):
-        return {hit.code: hit.sentiment for hit in rules.analyse(text).hits}
-
-    assert verdicts("这车隔音不好") == {"PRD.NVH.NOISE": -1}
-    assert verdicts("车门不隔音") == {"PRD.EXT.DOOR": -1, "PRD.NVH.NOISE": -1}
-    assert rules.analyse("方向盘指哪打哪").sentiment == 1  # an idiom of precise steering
+    assert aspect_verdicts(rules_only, "这车隔音不好") == {"PRD.NVH.NOISE": -1}
+    assert aspect_verdicts(rules_only, "车门不隔音") == {"PRD.EXT.DOOR": -1, "PRD.NVH.NOISE": -1}
+    assert rules_only.analyse("方向盘指哪打哪").sentiment == 1  # an idiom of precise steering
