@@ -850,3 +850,12 @@ def test_a_complaint_phrase_that_names_an_aspect_codes_it(rules_only):
     assert aspect_verdicts(rules_only, "这车隔音不好") == {"PRD.NVH.NOISE": -1}
     assert aspect_verdicts(rules_only, "车门不隔音") == {"PRD.EXT.DOOR": -1, "PRD.NVH.NOISE": -1}
     assert rules_only.analyse("方向盘指哪打哪").sentiment == 1  # an idiom of precise steering
+
+
+def test_car_style_words_that_general_lexicons_read_the_other_way(rules_only):
+    """HowNet reads 霸气 (domineering) as a complaint; of a car's looks it is praise, as are 犀利, 硬派, 一绝 and
+    X之王, and 乏力 (weak) is a complaint it did not know (codeframe 1.8.9)."""
+    assert aspect_verdicts(rules_only, "外观很霸气") == {"PRD.EXT.STYLE": 1}
+    assert aspect_verdicts(rules_only, "隔音一绝") == {"PRD.NVH.NOISE": 1}
+    assert aspect_verdicts(rules_only, "性价比之王") == {"PRD.VAL.VFM": 1}
+    assert aspect_verdicts(rules_only, "高速再加速乏力") == {"PRD.PWR.ACCEL": -1}
