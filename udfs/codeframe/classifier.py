@@ -552,7 +552,7 @@ class Classifier:
         for clause_units, rel_start, rel_end, _, after, before in clauses:
             scales = [self._scale_of(unit[2]) if unit[2].leaves else 0 for unit in clause_units]
             parts.append((clause_units, rel_start, rel_end, after, before,
-                          sentiment.score_clause(clause_units, scales, question), {},
+                          sentiment.score_clause(clause_units, scales, question, span), {},
                           any(unit[2].critical for unit in clause_units)))
         return leading, tuple(parts), span_sum, span_positions
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import math
 import pickle
+import re
 from dataclasses import dataclass
 from importlib.resources import files
 
@@ -141,11 +142,12 @@ class ClauseScore:
     weight: float = 1.0  # clause weight in the overall score (verdict cues)
 
 
-def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
+def score_clause(units: list, scales: list, is_question: bool, text: str | None = None) -> ClauseScore:
     """Score one clause.
 
     units: (start, end, Role) in text order; scales[i]: +1/-1/0 for aspects whose magnitude words
-    (大/小/高/低) carry polarity (space: bigger is better, fuel use: lower is better).
+    (大/小/高/低) carry polarity (space: bigger is better, fuel use: lower is better); text: the string the
+    units' offsets index (lets a negator of existence reach the problem its noun phrase ends with).
     """
     values: dict[int, float] = {}
     defaults: set[int] = set()  # an aspect's own polarity (颜值+, 异响-), overridden by any other opinion
@@ -221,6 +223,16 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
             continue
         if not value:
             continue
+        absent_from = _denied_existence(units, i, text) if value < 0 and text is not None else -1
+        if absent_from >= 0:
+            # 没有明显的顿挫 / 没有出现过任何异响: the problem a noun phrase after 没有 names is absent; the
+            # words that describe it (明显的) are part of the phrase, not opinions of their own
+            for j in range(absent_from + 1, i):
+                values.pop(j, None)
+            values[i] = -value * 0.7
+            last_value_index = i
+            negations, degree, excess, overdo = 0, 1.0, False, False
+            continue
         negated = in_reach and negations % 2
         if overdo and value > 0 and not negated:
             value = -value
@@ -262,6 +274,39 @@ def score_clause(units: list, scales: list, is_question: bool) -> ClauseScore:
     weight = max((unit[2].verdict for unit in units if unit[2].verdict), default=1.0)
     return ClauseScore(total=total, aspect_scores=_assign(values, aspect_indexes, total),
                        unit_values=values, rhetorical=rhetorical, suggestion=suggestion, unmet=unmet, weight=weight)
+
+
+# What may stand between 没有 and the problem its noun phrase ends with: an existential verb, a quantifier or
+# a demonstrative (没有出现过任何异响, 从来没有遇到过这种毛病), a size or degree word (D: 没有什么大问题) and an
+# opinion word used as an attribute, which takes 的 (M的: 没有乱七八糟的响声, 没有明显的顿挫). An opinion word
+# without 的 is a verb the negator denies (没有解决问题 stays a complaint).
+_EXISTENTIAL_GAP = re.compile(r"(?:出现|发现|遇到|碰到|遇见|有过|出过|过|任何|什么|这种|那种|这类|这样的|那样的|"
+                              r"一点|一丝|丝毫|半点|D|M的|的)*")
+DENIED_EXISTENCE_REACH = 12  # characters from the end of 没有 to the problem
+
+
+def _denied_existence(units: list, i: int, text: str) -> int:
+    """The index of the 没有 / 无 whose noun phrase ends with the problem word units[i], else -1."""
+    for k in range(i - 1, -1, -1):
+        start, end, role = units[k]
+        if units[i][0] - end > DENIED_EXISTENCE_REACH:
+            return -1  # looked back as far as 没有 may stand (a long clause is not scanned to its start)
+        if role.negator and not role.polarity and (role.absence or text[start:end].endswith(("没有", "没", "无"))):
+            break  # 没有 / 从来没有 / 毫无
+        if (role.leaves and not role.polarity) or role.negator or role.contrast \
+                or not (role.polarity or role.degree or role.magnitude):
+            return -1
+    else:
+        return -1
+    if k and units[k - 1][2].negator and units[k][0] - units[k - 1][1] <= 1:
+        return -1  # 不是没有问题: the negator is itself negated
+    gap, position = [], units[k][1]
+    for start, end, role in units[k + 1:i]:
+        gap.append(text[position:start])
+        gap.append("M的" if role.polarity and text[start:end].endswith("的") else "M" if role.polarity else "D")
+        position = end
+    gap.append(text[position:units[i][0]])
+    return k if _EXISTENTIAL_GAP.fullmatch("".join(gap)) else -1
 
 
 def _strong_rhetoric(units: list) -> bool:

@@ -859,3 +859,17 @@ def test_car_style_words_that_general_lexicons_read_the_other_way(rules_only):
     assert aspect_verdicts(rules_only, "隔音一绝") == {"PRD.NVH.NOISE": 1}
     assert aspect_verdicts(rules_only, "性价比之王") == {"PRD.VAL.VFM": 1}
     assert aspect_verdicts(rules_only, "高速再加速乏力") == {"PRD.PWR.ACCEL": -1}
+
+
+def test_a_denied_noun_phrase_denies_the_problem_it_ends_with(rules_only):
+    """没有 denies the existence of the whole noun phrase after it, so the problem at its end is absent even
+    when an attribute (明显的, 刺鼻的) or an existential verb and quantifier (出现过任何) stand between; those
+    read as complaints (codeframe 1.9.0). A verb 没有 denies keeps the problem (没有解决问题), and so does a
+    negated 没有 (不是没有问题)."""
+    assert aspect_verdicts(rules_only, "没有明显的顿挫") == {"PRD.TRN.JERK": 1}
+    assert aspect_verdicts(rules_only, "车内没有刺鼻的异味") == {"PRD.INT.SMELL": 1}
+    assert aspect_verdicts(rules_only, "没有出现过任何异响") == {"PRD.NVH.RATTLE": 1}
+    assert aspect_verdicts(rules_only, "从来没有遇到过这种毛病") == {"PRD.QLT.BROKEN": 1}
+    assert rules_only.analyse("没有解决问题").sentiment == -1
+    assert rules_only.analyse("不是没有问题").sentiment == -1
+    assert aspect_verdicts(rules_only, "没有导航") == {"PRD.INF.NAV": -1}  # a missing feature is still one
