@@ -43,6 +43,7 @@ SUGGESTION_LEAN = 0.3
 LEARNED_OVERRULES = 1.0  # |logit| from which the learned verdict overrules the rules on the aspects a text codes
 OVERDO_WORDS = ("过于", "太过", "过分", "太过于", "过度")
 ABSENCE_WORDS = ("没有", "没", "无", "没得", "木有", "米有", "缺少", "缺乏", "不带", "莫得")
+EXISTENCE_NEGATOR_ENDINGS = ("没有", "没", "无")  # 从来没有, 并没有, 毫无: negators that deny a thing exists
 POST_ABSENCE_WORDS = ("都没有", "也没有", "都没", "也没", "没有了", "都没了", "也没了",  # after what is missing
                       "没出过", "没有出过", "都没出过", "从没出过", "没犯过")  # 毛病没出过: it never happened
 LONG_NUMBER = re.compile(r"\d{6,}")
@@ -232,6 +233,8 @@ class Classifier:
         for term in ABSENCE_WORDS:
             if term in lex.negators:
                 role(term).absence = True
+        for term, target in roles.items():
+            target.denies_existence = target.negator and (target.absence or term.endswith(EXISTENCE_NEGATOR_ENDINGS))
         for term, direction in lex.magnitude.items():
             role(term).magnitude = direction
             if len(term) > 1 and any(term.startswith(word) and term != word for word in lex.excess):

@@ -112,6 +112,7 @@ class Role:
     summary: bool = False  # an overall verdict (不推荐, 避雷): codes only when nothing else does
     overdo: bool = False  # 过于, 太过, 过分
     absence: bool = False  # a negator that says something is missing (没有, 无, 缺少)
+    denies_existence: bool = False  # 没有 / 从来没有 / 毫无: its noun phrase names what is not there
     absent_after: bool = False  # 都没有 / 也没有 after a problem word: the problem is absent (一点异响都没有)
     verdict: float = 0.0  # a cue that its clause speaks for the whole text (总体来说, 不会再来): clause weight
     restrictive: bool = False  # 才能 / 才会: the praise that follows holds only under a condition
@@ -288,11 +289,11 @@ DENIED_EXISTENCE_REACH = 12  # characters from the end of 没有 to the problem
 def _denied_existence(units: list, i: int, text: str) -> int:
     """The index of the 没有 / 无 whose noun phrase ends with the problem word units[i], else -1."""
     for k in range(i - 1, -1, -1):
-        start, end, role = units[k]
-        if units[i][0] - end > DENIED_EXISTENCE_REACH:
+        role = units[k][2]
+        if units[i][0] - units[k][1] > DENIED_EXISTENCE_REACH:
             return -1  # looked back as far as 没有 may stand (a long clause is not scanned to its start)
-        if role.negator and not role.polarity and (role.absence or text[start:end].endswith(("没有", "没", "无"))):
-            break  # 没有 / 从来没有 / 毫无
+        if role.denies_existence and not role.polarity:
+            break
         if (role.leaves and not role.polarity) or role.negator or role.contrast \
                 or not (role.polarity or role.degree or role.magnitude):
             return -1
