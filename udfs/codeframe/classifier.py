@@ -258,8 +258,7 @@ class Classifier:
         for term in lex.equative:
             role(term).equative = True
         for term in lex.complement:
-            role(term).complement = True  # elsewhere it reads as the word it holds (冷得要命 -> 要命)
-            role(term).polarity = role(term).polarity or lex.polarity.get(term[1:], 0.0)
+            role(term).complement = True
         for term in cf.point_type.get("suggestion_cues", ()):
             role(term).suggestion = True
         for term in cf.point_type.get("unmet_need_cues", ()):

@@ -74,6 +74,9 @@ def build_lexicon(codeframe_lexicon: dict) -> SentimentLexicon:
     polarity.update({w.lower(): 1.0 for w in codeframe_lexicon.get("positive", ())})
     polarity.update({w.lower(): -1.0 for w in codeframe_lexicon.get("negative", ())})
     polarity.update({w.lower(): MILD_NEGATIVE for w in codeframe_lexicon.get("mild_negative", ())})
+    complement = frozenset(codeframe_lexicon.get("complement", ()))
+    # where no opinion precedes it, a degree complement reads as the word after its 得 / 到 (冷得可怕 -> 可怕)
+    polarity.update({w: polarity[w[1:]] for w in complement if w not in polarity and w[1:] in polarity})
     magnitude = {w: 1 for w in codeframe_lexicon.get("magnitude_high", ())}
     magnitude.update({w: -1 for w in codeframe_lexicon.get("magnitude_low", ())})
     return SentimentLexicon(polarity=polarity, negators=negators, degree=degree, magnitude=magnitude,
@@ -87,7 +90,7 @@ def build_lexicon(codeframe_lexicon: dict) -> SentimentLexicon:
                             conditional=frozenset(codeframe_lexicon.get("conditional", ())),
                             only=frozenset(codeframe_lexicon.get("only", ())),
                             equative=frozenset(codeframe_lexicon.get("equative", ())), no_need=no_need,
-                            complement=frozenset(codeframe_lexicon.get("complement", ())))
+                            complement=complement)
 
 
 @dataclass(slots=True)
