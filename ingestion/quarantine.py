@@ -26,6 +26,7 @@ def completed_load_stats(dataset: str) -> str:
     return (f"{dataset}.{LOAD_STATS_TABLE} as stats "
             f"join {dataset}._dlt_loads as loads on loads.load_id = stats._dlt_load_id and loads.status = 0")
 
+
 REASONS = frozenset(
     {
         "malformed_line",
